@@ -1,0 +1,327 @@
+// Package config holds Seedbed's configuration: one Config struct of per-part
+// sections, loaded from an optional TOML file, then SEEDBED_* environment
+// variables, then flags. Defaults work with no file at all.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is the whole configuration of a node.
+type Config struct {
+	DataDir   string `toml:"data_dir"`
+	PublicURL string `toml:"public_url"`
+	LogLevel  string `toml:"log_level"`
+
+	HTTP      HTTP      `toml:"http"`
+	Database  Database  `toml:"database"`
+	Tracker   Tracker   `toml:"tracker"`
+	Seedbox   Seedbox   `toml:"seedbox"`
+	Portal    Portal    `toml:"portal"`
+	Retention Retention `toml:"retention"`
+}
+
+// HTTP configures the portal's listener, which also serves the HTTP tracker
+// and the web seed.
+type HTTP struct {
+	Addr           string   `toml:"addr"`
+	TrustedProxies []string `toml:"trusted_proxies"`
+}
+
+// Database selects the catalog engine.
+type Database struct {
+	URL string `toml:"url"`
+}
+
+// Tracker configures the private tracker.
+type Tracker struct {
+	UDPAddr          string    `toml:"udp_addr"`
+	AnnounceInterval Duration  `toml:"announce_interval"`
+	SeedboxInterval  Duration  `toml:"seedbox_interval"`
+	RedisURL         string    `toml:"redis_url"`
+	Campus           []string  `toml:"campus"`
+	SubnetPrefixV4   int       `toml:"subnet_prefix_v4"`
+	SubnetPrefixV6   int       `toml:"subnet_prefix_v6"`
+	Networks         []Network `toml:"networks"`
+}
+
+// Network is a named LAN (a dorm, the library) given as CIDRs.
+type Network struct {
+	Name  string   `toml:"name"`
+	CIDRs []string `toml:"cidrs"`
+}
+
+// Seedbox configures the seeding daemon and its storage volumes.
+type Seedbox struct {
+	PeerAddr    string   `toml:"peer_addr"`
+	Node        string   `toml:"node"`
+	Replicas    int      `toml:"replicas"`
+	Placement   string   `toml:"placement"`
+	ForceVolume string   `toml:"force_volume"`
+	Volumes     []Volume `toml:"volumes"`
+}
+
+// Volume is one storage location for torrent content.
+type Volume struct {
+	Name          string   `toml:"name"`
+	Path          string   `toml:"path"`
+	State         string   `toml:"state"`
+	Reserve       Size     `toml:"reserve"`
+	ScrubInterval Duration `toml:"scrub_interval"`
+}
+
+// Portal configures the website and its API.
+type Portal struct {
+	MaxUploadSize Size     `toml:"max_upload_size"`
+	SessionTTL    Duration `toml:"session_ttl"`
+	Registration  string   `toml:"registration"` // closed | open
+}
+
+// Retention is the purge policy applied by the seedbox.
+type Retention struct {
+	Auto             bool     `toml:"auto"`
+	MaxSize          Size     `toml:"max_size"`
+	StaleAfter       Duration `toml:"stale_after"`
+	MinAge           Duration `toml:"min_age"`
+	HighWater        float64  `toml:"high_water"`
+	LowWater         float64  `toml:"low_water"`
+	ExemptCategories []string `toml:"exempt_categories"`
+}
+
+// Default returns the zero-configuration setup: everything under ./data on
+// loopback.
+func Default() Config {
+	return Config{
+		DataDir:  "./data",
+		LogLevel: "info",
+		HTTP:     HTTP{Addr: "127.0.0.1:8080"},
+		Tracker: Tracker{
+			UDPAddr:          "127.0.0.1:6969",
+			AnnounceInterval: Duration(30 * time.Minute),
+			SeedboxInterval:  Duration(5 * time.Second),
+			Campus:           []string{"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7", "127.0.0.0/8"},
+			SubnetPrefixV4:   24,
+			SubnetPrefixV6:   64,
+		},
+		Seedbox: Seedbox{
+			PeerAddr:  "127.0.0.1:51413",
+			Node:      "node-1",
+			Placement: "most-free",
+		},
+		Portal: Portal{
+			MaxUploadSize: 64 << 30,
+			SessionTTL:    Duration(30 * 24 * time.Hour),
+			Registration:  "closed",
+		},
+		Retention: Retention{
+			MaxSize:    20 << 30,
+			StaleAfter: Duration(720 * time.Hour),
+			MinAge:     Duration(168 * time.Hour),
+			HighWater:  0.90,
+			LowWater:   0.80,
+		},
+	}
+}
+
+// Load reads the file at path (none when empty), then the environment, and
+// fills derived defaults. It does not validate; call Validate.
+func Load(path string) (Config, error) {
+	cfg := Default()
+	if path != "" {
+		md, err := toml.DecodeFile(path, &cfg)
+		if err != nil {
+			return cfg, fmt.Errorf("read config %s: %w", path, err)
+		}
+		if keys := md.Undecoded(); len(keys) > 0 {
+			return cfg, fmt.Errorf("config %s: unknown key %q", path, keys[0].String())
+		}
+	}
+	if err := cfg.applyEnv(os.LookupEnv); err != nil {
+		return cfg, err
+	}
+	cfg.fillDerived()
+	return cfg, nil
+}
+
+func (c *Config) applyEnv(lookup func(string) (string, bool)) error {
+	str := map[string]*string{
+		"SEEDBED_DATA_DIR":     &c.DataDir,
+		"SEEDBED_HTTP_ADDR":    &c.HTTP.Addr,
+		"SEEDBED_UDP_ADDR":     &c.Tracker.UDPAddr,
+		"SEEDBED_PEER_ADDR":    &c.Seedbox.PeerAddr,
+		"SEEDBED_PUBLIC_URL":   &c.PublicURL,
+		"SEEDBED_DATABASE_URL": &c.Database.URL,
+		"SEEDBED_REDIS_URL":    &c.Tracker.RedisURL,
+		"SEEDBED_NODE":         &c.Seedbox.Node,
+		"SEEDBED_LOG_LEVEL":    &c.LogLevel,
+		"SEEDBED_REGISTRATION": &c.Portal.Registration,
+	}
+	for name, dst := range str {
+		if v, ok := lookup(name); ok {
+			*dst = v
+		}
+	}
+	if v, ok := lookup("SEEDBED_DATABASE_URL_FILE"); ok {
+		b, err := os.ReadFile(v)
+		if err != nil {
+			return fmt.Errorf("SEEDBED_DATABASE_URL_FILE: %w", err)
+		}
+		c.Database.URL = strings.TrimSpace(string(b))
+	}
+	durs := map[string]*Duration{
+		"SEEDBED_ANNOUNCE_INTERVAL": &c.Tracker.AnnounceInterval,
+		"SEEDBED_SEEDBOX_INTERVAL":  &c.Tracker.SeedboxInterval,
+	}
+	for name, dst := range durs {
+		if v, ok := lookup(name); ok {
+			if err := dst.UnmarshalText([]byte(v)); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// fillDerived sets defaults that depend on other settings.
+func (c *Config) fillDerived() {
+	if c.PublicURL == "" {
+		c.PublicURL = "http://" + c.HTTP.Addr
+	}
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	if len(c.Seedbox.Volumes) == 0 {
+		c.Seedbox.Volumes = []Volume{{Name: "default", Path: filepath.Join(c.DataDir, "volumes", "default")}}
+	}
+	for i := range c.Seedbox.Volumes {
+		v := &c.Seedbox.Volumes[i]
+		if v.State == "" {
+			v.State = "active"
+		}
+		if v.Reserve == 0 {
+			v.Reserve = 1 << 30
+		}
+		if v.ScrubInterval == 0 {
+			v.ScrubInterval = Duration(168 * time.Hour)
+		}
+	}
+	if c.Seedbox.Replicas == 0 {
+		c.Seedbox.Replicas = 1
+		if len(c.Seedbox.Volumes) >= 2 {
+			c.Seedbox.Replicas = 2
+		}
+	}
+}
+
+// Validate reports the first setting that cannot work, saying what to fix.
+func (c *Config) Validate() error {
+	var errs []error
+	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if c.DataDir == "" {
+		add("data_dir is empty: set it to a writable folder, e.g. ./data")
+	}
+	if _, _, err := net.SplitHostPort(c.HTTP.Addr); err != nil {
+		add("http.addr %q is not host:port: %v", c.HTTP.Addr, err)
+	}
+	if c.Tracker.UDPAddr != "" {
+		if _, _, err := net.SplitHostPort(c.Tracker.UDPAddr); err != nil {
+			add("tracker.udp_addr %q is not host:port (leave it empty to turn UDP off): %v", c.Tracker.UDPAddr, err)
+		}
+	}
+	if _, _, err := net.SplitHostPort(c.Seedbox.PeerAddr); err != nil {
+		add("seedbox.peer_addr %q is not host:port: %v", c.Seedbox.PeerAddr, err)
+	}
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		add("public_url %q must be an absolute http(s) URL such as http://seedbed.campus.example", c.PublicURL)
+	}
+	if c.Tracker.AnnounceInterval.D() < time.Second {
+		add("tracker.announce_interval %v is too short: use at least 1s", c.Tracker.AnnounceInterval.D())
+	}
+	for _, field := range []struct {
+		name  string
+		cidrs []string
+	}{{"http.trusted_proxies", c.HTTP.TrustedProxies}, {"tracker.campus", c.Tracker.Campus}} {
+		errs = append(errs, checkCIDRs(field.name, field.cidrs)...)
+	}
+	for _, n := range c.Tracker.Networks {
+		if n.Name == "" {
+			add("tracker.networks: every network needs a name")
+		}
+		errs = append(errs, checkCIDRs("tracker.networks "+n.Name, n.CIDRs)...)
+	}
+	errs = append(errs, c.Seedbox.validate()...)
+	switch c.Portal.Registration {
+	case "closed", "open":
+	default:
+		add("portal.registration %q must be closed or open", c.Portal.Registration)
+	}
+	if c.Retention.LowWater <= 0 || c.Retention.LowWater >= c.Retention.HighWater || c.Retention.HighWater > 1 {
+		add("retention: need 0 < low_water (%v) < high_water (%v) <= 1", c.Retention.LowWater, c.Retention.HighWater)
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Seedbox) validate() []error {
+	var errs []error
+	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if s.Node == "" {
+		add("seedbox.node is empty: give this node a name, e.g. node-1")
+	}
+	names := map[string]bool{}
+	for _, v := range s.Volumes {
+		switch {
+		case v.Name == "":
+			add("seedbox.volumes: every volume needs a name")
+		case names[v.Name]:
+			add("seedbox.volumes: volume name %q is used twice", v.Name)
+		case v.Path == "":
+			add("seedbox.volumes %s: path is empty", v.Name)
+		}
+		names[v.Name] = true
+		switch v.State {
+		case "active", "readonly", "maintenance":
+		default:
+			add("seedbox.volumes %s: state %q must be active, readonly or maintenance", v.Name, v.State)
+		}
+	}
+	switch s.Placement {
+	case "most-free", "round-robin":
+	case "forced":
+		if !names[s.ForceVolume] {
+			add("seedbox.placement is forced but force_volume %q is not a configured volume", s.ForceVolume)
+		}
+	default:
+		add("seedbox.placement %q must be most-free, round-robin or forced", s.Placement)
+	}
+	if s.Replicas < 1 {
+		add("seedbox.replicas %d must be at least 1", s.Replicas)
+	}
+	return errs
+}
+
+func checkCIDRs(field string, cidrs []string) []error {
+	var errs []error
+	for _, c := range cidrs {
+		if _, err := netip.ParsePrefix(c); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %q is not a CIDR like 10.1.0.0/16: %w", field, c, err))
+		}
+	}
+	return errs
+}
+
+// DatabaseURL returns the catalog URL, defaulting to the SQLite file in the
+// data dir.
+func (c *Config) DatabaseURL() string {
+	if c.Database.URL != "" {
+		return c.Database.URL
+	}
+	return filepath.Join(c.DataDir, "seedbed.db")
+}
