@@ -1,0 +1,187 @@
+package catalog
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Volume states.
+const (
+	VolumeActive      = "active"      // takes new uploads and replicas
+	VolumeReadonly    = "readonly"    // serves what it has, takes nothing new
+	VolumeMaintenance = "maintenance" // out of service
+)
+
+// Replica states.
+const (
+	ReplicaVerified = "verified" // complete and checked; seedable
+	ReplicaCopying  = "copying"  // being downloaded from other replicas
+	ReplicaCorrupt  = "corrupt"  // failed verification
+)
+
+// Volume is a storage directory on one node.
+type Volume struct {
+	ID    uint64
+	Name  string // unique across the catalog
+	Path  string
+	Node  string
+	State string // VolumeActive, VolumeReadonly or VolumeMaintenance
+}
+
+// Replica is one copy of a torrent's data on a volume.
+type Replica struct {
+	TorrentID  uint64
+	VolumeID   uint64
+	VolumeName string // filled on reads
+	Node       string
+	State      string // ReplicaVerified, ReplicaCopying or ReplicaCorrupt
+	UpdatedAt  time.Time
+}
+
+// Placement is one torrent a node must seed from one of its volumes.
+type Placement struct {
+	TorrentID  uint64
+	InfoHash   string
+	InfoBytes  []byte
+	VolumeName string
+	VolumeID   uint64
+}
+
+type volumeRow struct {
+	ID        uint64 `gorm:"primaryKey"`
+	Name      string
+	Path      string
+	Node      string
+	State     string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+func (volumeRow) TableName() string { return "volumes" }
+
+type replicaRow struct {
+	TorrentID  uint64
+	VolumeID   uint64
+	Node       string
+	State      string
+	UpdatedAt  time.Time
+	VolumeName string `gorm:"->"` // volumes.name, read through a join
+}
+
+func (replicaRow) TableName() string { return "replicas" }
+
+func validReplicaState(s string) bool {
+	return s == ReplicaVerified || s == ReplicaCopying || s == ReplicaCorrupt
+}
+
+// UpsertVolume creates the volume named v.Name or updates its path, node and
+// state, and returns the stored volume. An empty State means active.
+func (c *Catalog) UpsertVolume(ctx context.Context, v Volume) (*Volume, error) {
+	op := fmt.Sprintf("upsert volume %q", v.Name)
+	if v.State == "" {
+		v.State = VolumeActive
+	}
+	switch {
+	case strings.TrimSpace(v.Name) == "" || len(v.Name) > 64:
+		return nil, fmt.Errorf("%s: %w", op, invalid("volume name", "must be 1-64 characters"))
+	case v.Path == "":
+		return nil, fmt.Errorf("%s: %w", op, invalid("volume path", "must not be empty"))
+	case v.State != VolumeActive && v.State != VolumeReadonly && v.State != VolumeMaintenance:
+		return nil, fmt.Errorf("%s: %w", op, invalid("volume state", fmt.Sprintf("%q is not active, readonly or maintenance", v.State)))
+	}
+	var row volumeRow
+	err := c.tx(ctx, func(tx *gorm.DB) error {
+		t := now()
+		err := tx.Exec(`INSERT INTO volumes (name, path, node, state, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (name) DO UPDATE SET path = excluded.path, node = excluded.node,
+	state = excluded.state, updated_at = excluded.updated_at`,
+			v.Name, v.Path, v.Node, v.State, t, t).Error
+		if err != nil {
+			return err
+		}
+		return tx.Where("name = ?", v.Name).Take(&row).Error
+	})
+	if err != nil {
+		return nil, dbErr(op, err)
+	}
+	return row.volume(), nil
+}
+
+func (r *volumeRow) volume() *Volume {
+	return &Volume{ID: r.ID, Name: r.Name, Path: r.Path, Node: r.Node, State: r.State}
+}
+
+// Volumes lists all volumes by name.
+func (c *Catalog) Volumes(ctx context.Context) ([]Volume, error) {
+	var rows []volumeRow
+	if err := c.read(ctx).Order("name").Find(&rows).Error; err != nil {
+		return nil, dbErr("volumes", err)
+	}
+	out := make([]Volume, len(rows))
+	for i := range rows {
+		out[i] = *rows[i].volume()
+	}
+	return out, nil
+}
+
+// ReplicasOf lists a torrent's replicas by volume id.
+func (c *Catalog) ReplicasOf(ctx context.Context, torrentID uint64) ([]Replica, error) {
+	var rows []replicaRow
+	err := c.read(ctx).Model(&replicaRow{}).
+		Select("replicas.torrent_id, replicas.volume_id, replicas.node, replicas.state, replicas.updated_at, volumes.name AS volume_name").
+		Joins("JOIN volumes ON volumes.id = replicas.volume_id").
+		Where("replicas.torrent_id = ?", torrentID).Order("replicas.volume_id").Find(&rows).Error
+	if err != nil {
+		return nil, dbErr(fmt.Sprintf("replicas of torrent %d", torrentID), err)
+	}
+	out := make([]Replica, len(rows))
+	for i, r := range rows {
+		out[i] = Replica{TorrentID: r.TorrentID, VolumeID: r.VolumeID, VolumeName: r.VolumeName,
+			Node: r.Node, State: r.State, UpdatedAt: utc(r.UpdatedAt)}
+	}
+	return out, nil
+}
+
+// SetReplicaState records that the torrent has a replica in the given state
+// on the volume (creating the replica row if needed). An unknown torrent or
+// volume gives ErrNotFound.
+func (c *Catalog) SetReplicaState(ctx context.Context, torrentID, volumeID uint64, node, state string) error {
+	op := fmt.Sprintf("set replica of torrent %d on volume %d", torrentID, volumeID)
+	if !validReplicaState(state) {
+		return fmt.Errorf("%s: %w", op, invalid("replica state", fmt.Sprintf("%q is not verified, copying or corrupt", state)))
+	}
+	err := c.write(ctx).Exec(`INSERT INTO replicas (torrent_id, volume_id, node, state, updated_at)
+VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (torrent_id, volume_id) DO UPDATE SET node = excluded.node,
+	state = excluded.state, updated_at = excluded.updated_at`,
+		torrentID, volumeID, node, state, now()).Error
+	return dbErr(op, err)
+}
+
+// DeleteReplica forgets a replica (its data was removed). Deleting a missing
+// replica is not an error.
+func (c *Catalog) DeleteReplica(ctx context.Context, torrentID, volumeID uint64) error {
+	err := c.write(ctx).Where("torrent_id = ? AND volume_id = ?", torrentID, volumeID).Delete(&replicaRow{}).Error
+	return dbErr(fmt.Sprintf("delete replica of torrent %d on volume %d", torrentID, volumeID), err)
+}
+
+// PlacementsOnNode is a node's seeding work list: every active torrent with a
+// verified replica on that node, by torrent id.
+func (c *Catalog) PlacementsOnNode(ctx context.Context, node string) ([]Placement, error) {
+	var rows []Placement
+	err := c.read(ctx).Raw(`SELECT t.id AS torrent_id, t.info_hash, t.info_bytes, v.name AS volume_name, v.id AS volume_id
+FROM replicas r
+JOIN torrents t ON t.id = r.torrent_id
+JOIN volumes v ON v.id = r.volume_id
+WHERE r.node = ? AND r.state = ? AND t.state = ?
+ORDER BY t.id, v.id`, node, ReplicaVerified, string(StateActive)).Scan(&rows).Error
+	if err != nil {
+		return nil, dbErr(fmt.Sprintf("placements on node %q", node), err)
+	}
+	return rows, nil
+}
