@@ -1,0 +1,137 @@
+package tracker
+
+import (
+	"context"
+	"encoding/binary"
+	"math/bits"
+	"sync"
+)
+
+// MemoryStore is the PeerStore of a single node: swarms sharded by infohash,
+// one lock per shard. It never fails; its methods always return a nil error.
+type MemoryStore struct {
+	shards []memoryShard
+	mask   uint32
+}
+
+type memoryShard struct {
+	mu     sync.RWMutex
+	swarms map[[20]byte]*swarm
+	_      [32]byte // keep neighbouring locks off one cache line
+}
+
+var _ PeerStore = (*MemoryStore)(nil)
+
+// NewMemoryStore returns an empty store with shards rounded up to a power of
+// two (256 when shards < 1).
+func NewMemoryStore(shards int) *MemoryStore {
+	if shards < 1 {
+		shards = 256
+	}
+	n := 1 << bits.Len(uint(shards-1))
+	s := &MemoryStore{shards: make([]memoryShard, n), mask: uint32(n - 1)}
+	for i := range s.shards {
+		s.shards[i].swarms = make(map[[20]byte]*swarm)
+	}
+	return s
+}
+
+func (s *MemoryStore) shard(ih *[20]byte) *memoryShard {
+	return &s.shards[binary.LittleEndian.Uint32(ih[:4])&s.mask]
+}
+
+// PutPeer implements PeerStore.
+func (s *MemoryStore) PutPeer(_ context.Context, ih [20]byte, p Peer) error {
+	sh := s.shard(&ih)
+	sh.mu.Lock()
+	sw := sh.swarms[ih]
+	if sw == nil {
+		sw = newSwarm()
+		sh.swarms[ih] = sw
+	}
+	sw.put(p)
+	sh.mu.Unlock()
+	return nil
+}
+
+// RemovePeer implements PeerStore.
+func (s *MemoryStore) RemovePeer(_ context.Context, ih [20]byte, p Peer) error {
+	sh := s.shard(&ih)
+	sh.mu.Lock()
+	if sw := sh.swarms[ih]; sw != nil {
+		sw.remove(p.Key())
+		sh.dropIfUnused(ih, sw)
+	}
+	sh.mu.Unlock()
+	return nil
+}
+
+// AppendPeers implements PeerStore.
+func (s *MemoryStore) AppendPeers(_ context.Context, ih [20]byte, p Peer, n int, dst []Peer) ([]Peer, error) {
+	sh := s.shard(&ih)
+	sh.mu.RLock()
+	if sw := sh.swarms[ih]; sw != nil {
+		dst = sw.appendFor(dst, &p, n)
+	}
+	sh.mu.RUnlock()
+	return dst, nil
+}
+
+// Counts implements PeerStore.
+func (s *MemoryStore) Counts(_ context.Context, ih [20]byte) (SwarmCounts, error) {
+	sh := s.shard(&ih)
+	sh.mu.RLock()
+	var c SwarmCounts
+	if sw := sh.swarms[ih]; sw != nil {
+		c = sw.counts()
+	}
+	sh.mu.RUnlock()
+	return c, nil
+}
+
+// Snatch implements PeerStore.
+func (s *MemoryStore) Snatch(_ context.Context, ih [20]byte, peerID [20]byte) (bool, error) {
+	sh := s.shard(&ih)
+	sh.mu.Lock()
+	sw := sh.swarms[ih]
+	if sw == nil {
+		sw = newSwarm()
+		sh.swarms[ih] = sw
+	}
+	first := sw.snatch(peerID)
+	sh.mu.Unlock()
+	return first, nil
+}
+
+// RemoveExpired implements PeerStore. It holds one shard's lock at a time.
+func (s *MemoryStore) RemoveExpired(_ context.Context, cutoff uint32) (int, error) {
+	removed := 0
+	for i := range s.shards {
+		removed += s.shards[i].removeExpired(cutoff)
+	}
+	return removed, nil
+}
+
+func (sh *memoryShard) removeExpired(cutoff uint32) int {
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	removed := 0
+	for ih, sw := range sh.swarms {
+		removed += sw.expire(cutoff)
+		sh.dropIfUnused(ih, sw)
+	}
+	return removed
+}
+
+// dropIfUnused forgets an empty swarm, unless it holds snatches, which are
+// kept for the swarm's "downloaded" count.
+func (sh *memoryShard) dropIfUnused(ih [20]byte, sw *swarm) {
+	if sw.len() > 0 {
+		return
+	}
+	if len(sw.snatched) == 0 {
+		delete(sh.swarms, ih)
+		return
+	}
+	sw.release()
+}
