@@ -1,0 +1,130 @@
+package portal
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/anacrolix/torrent/metainfo"
+	"github.com/labstack/echo/v4"
+
+	"github.com/seedbed/seedbed/catalog"
+)
+
+type torrentView struct {
+	Base
+	T                            torrentRow
+	Files                        []fileRow
+	Replicas                     []ReplicaObject
+	Duplicate                    bool
+	TorrentURL, Magnet, PageURL string
+}
+
+func (a *App) torrentShow(c echo.Context) error {
+	ctx := c.Request().Context()
+	t, err := a.findTorrent(ctx, c.Param("ih"))
+	if err != nil {
+		return err
+	}
+	v := torrentView{Base: a.base(c), T: a.row(t), Duplicate: c.QueryParam("duplicate") == "1",
+		TorrentURL: "/torrents/" + t.InfoHash + ".torrent", PageURL: a.pageURL(t.InfoHash)}
+	v.Files = v.T.Files
+	if u := currentUser(c); u != nil {
+		if v.Magnet, err = a.magnet(t, u); err != nil {
+			return err
+		}
+	}
+	reps, err := a.opts.Catalog.ReplicasOf(ctx, t.ID)
+	if err != nil {
+		return err
+	}
+	for _, r := range reps {
+		v.Replicas = append(v.Replicas, ReplicaObject{Node: r.Node, Volume: r.VolumeName, State: r.State})
+	}
+	return a.renderPage(c, http.StatusOK, "torrent", v)
+}
+
+// findTorrent loads a visible torrent by its 40-hex infohash.
+func (a *App) findTorrent(ctx context.Context, ih string) (*catalog.Torrent, error) {
+	ih = strings.ToLower(ih)
+	if !isInfoHash(ih) {
+		return nil, echo.NewHTTPError(http.StatusBadRequest, "an info hash is 40 hexadecimal characters")
+	}
+	t, err := a.opts.Catalog.TorrentByInfoHash(ctx, ih)
+	if errors.Is(err, catalog.ErrNotFound) || (err == nil && t.State == "deleted") {
+		return nil, echo.NewHTTPError(http.StatusNotFound, "no torrent with that info hash")
+	}
+	return t, err
+}
+
+func isInfoHash(s string) bool {
+	if len(s) != 40 {
+		return false
+	}
+	for _, r := range s {
+		if !('0' <= r && r <= '9' || 'a' <= r && r <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// metaInfo is the .torrent of t personalized for u: the announce URL and the
+// web seed carry u's passkey; the info dict is the same for everyone.
+func (a *App) metaInfo(t *catalog.Torrent, u *catalog.User) *metainfo.MetaInfo {
+	announce := a.opts.PublicURL + "/announce/" + u.Passkey
+	return &metainfo.MetaInfo{
+		InfoBytes:    t.InfoBytes,
+		Announce:     announce,
+		AnnounceList: [][]string{{announce}},
+		UrlList:      []string{a.opts.PublicURL + "/webseed/" + u.Passkey + "/" + t.InfoHash + "/"},
+		CreationDate: t.CreatedAt.Unix(),
+		Comment:      a.pageURL(t.InfoHash),
+		CreatedBy:    "Seedbed",
+	}
+}
+
+func (a *App) magnet(t *catalog.Torrent, u *catalog.User) (string, error) {
+	mi := a.metaInfo(t, u)
+	info, err := mi.UnmarshalInfo()
+	if err != nil {
+		return "", fmt.Errorf("torrent %s: %w", t.InfoHash, err)
+	}
+	ih := mi.HashInfoBytes()
+	return mi.Magnet(&ih, &info).String(), nil
+}
+
+// torrentFile serves GET /torrents/<infohash>.torrent to a signed-in user, a
+// Bearer token, or ?token= (for clients that fetch RSS enclosures).
+func (a *App) torrentFile(c echo.Context) error {
+	ih, ok := strings.CutSuffix(c.Param("file"), ".torrent")
+	if !ok {
+		return echo.ErrNotFound
+	}
+	u := currentUser(c)
+	if u == nil && c.QueryParam("token") != "" {
+		var err error
+		if u, err = a.opts.Catalog.UserByToken(c.Request().Context(), c.QueryParam("token")); err != nil {
+			return echo.NewHTTPError(http.StatusUnauthorized, "invalid or revoked token")
+		}
+	}
+	if u == nil {
+		return requireUser(func(echo.Context) error { return nil })(c)
+	}
+	t, err := a.findTorrent(c.Request().Context(), ih)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := a.metaInfo(t, u).Write(&buf); err != nil {
+		return fmt.Errorf("write .torrent: %w", err)
+	}
+	name := strings.NewReplacer(`"`, "", "\\", "", "\n", "", "\r", "").Replace(t.Name)
+	c.Response().Header().Set(echo.HeaderContentDisposition, fmt.Sprintf(`attachment; filename="%s.torrent"`, name))
+	c.Response().Header().Set("Last-Modified", t.UpdatedAt.UTC().Format(time.RFC1123))
+	return c.Blob(http.StatusOK, "application/x-bittorrent", buf.Bytes())
+}

@@ -1,0 +1,10 @@
+// Package static embeds the portal's CSS, JavaScript and images. Files are
+// served under /static/<name>?v=<content hash> with a long cache lifetime.
+package static
+
+import "embed"
+
+// FS holds the static files.
+//
+//go:embed *.css *.js *.svg
+var FS embed.FS
