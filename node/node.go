@@ -1,0 +1,278 @@
+// Package node assembles one Seedbed node from its parts (portal, tracker,
+// seedbox) around one catalog, runs each long-running part as Serve(ctx), and
+// stops them together.
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/seedbed/seedbed/catalog"
+	"github.com/seedbed/seedbed/config"
+	"github.com/seedbed/seedbed/portal"
+	"github.com/seedbed/seedbed/publish"
+	"github.com/seedbed/seedbed/seedbox"
+	"github.com/seedbed/seedbed/tracker"
+)
+
+// Parts selects what a process runs.
+type Parts struct{ Portal, Tracker, Seedbox bool }
+
+// All is a whole node.
+var All = Parts{Portal: true, Tracker: true, Seedbox: true}
+
+// Node is a running set of parts.
+type Node struct {
+	cfg     config.Config
+	parts   Parts
+	log     *slog.Logger
+	version string
+
+	Catalog   *catalog.Catalog
+	Access    *tracker.Access
+	Tracker   *tracker.Tracker
+	Volumes   *seedbox.Volumes
+	Seeder    *seedbox.Seeder
+	Publisher *publish.Publisher
+	Portal    *portal.App
+
+	accessSince time.Time
+	leechers    chan newLeecher
+}
+
+// New opens the catalog and builds the selected parts. Listening starts in
+// Serve.
+func New(ctx context.Context, cfg config.Config, parts Parts, log *slog.Logger, version string) (*Node, error) {
+	n := &Node{cfg: cfg, parts: parts, log: log, version: version, Access: tracker.NewAccess(),
+		leechers: make(chan newLeecher, 1024)}
+	cat, err := catalog.Open(ctx, catalog.Options{URL: cfg.Database.URL, DataDir: cfg.DataDir, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	n.Catalog = cat
+	if err := n.build(ctx); err != nil {
+		n.Close()
+		return nil, err
+	}
+	return n, nil
+}
+
+func (n *Node) build(ctx context.Context) error {
+	if err := n.openVolumes(ctx); err != nil {
+		return err
+	}
+	if n.parts.Tracker {
+		n.Tracker = tracker.New(tracker.Options{
+			Interval:        n.cfg.Tracker.AnnounceInterval.D(),
+			SeedboxInterval: n.cfg.Tracker.SeedboxInterval.D(),
+			OnLeecher:       n.onLeecher,
+			Logger:          n.log,
+		}, n.Access, tracker.NewMemoryStore(64), statsSink{n.Catalog})
+	}
+	if n.parts.Seedbox {
+		if err := n.startSeeder(ctx); err != nil {
+			return err
+		}
+	}
+	if n.parts.Portal {
+		return n.buildPortal()
+	}
+	return nil
+}
+
+// openVolumes registers the configured volumes of this node in the catalog.
+func (n *Node) openVolumes(ctx context.Context) error {
+	var vols []seedbox.Volume
+	for _, v := range n.cfg.Seedbox.Volumes {
+		path, err := filepath.Abs(v.Path)
+		if err != nil {
+			return fmt.Errorf("volume %s: %w", v.Name, err)
+		}
+		row, err := n.Catalog.UpsertVolume(ctx, catalog.Volume{Name: v.Name, Path: path, Node: n.cfg.Seedbox.Node, State: v.State})
+		if err != nil {
+			return fmt.Errorf("register volume %s: %w", v.Name, err)
+		}
+		vols = append(vols, seedbox.Volume{ID: row.ID, Name: v.Name, Path: path, State: v.State, Reserve: int64(v.Reserve)})
+	}
+	vs, err := seedbox.NewVolumes(vols, n.cfg.Seedbox.Placement, n.cfg.Seedbox.ForceVolume)
+	n.Volumes = vs
+	return err
+}
+
+func (n *Node) startSeeder(ctx context.Context) error {
+	u, err := n.Catalog.EnsureSeedboxUser(ctx, "seedbox."+n.cfg.Seedbox.Node)
+	if err != nil {
+		return fmt.Errorf("seedbox account: %w", err)
+	}
+	n.Seeder, err = seedbox.NewSeeder(seedbox.Options{
+		PeerAddr:    n.cfg.Seedbox.PeerAddr,
+		AnnounceURL: n.cfg.PublicURL + "/announce/" + u.Passkey,
+		DataDir:     filepath.Join(n.cfg.DataDir, "seedbox"),
+		Logger:      n.log,
+	}, n.Volumes)
+	return err
+}
+
+func (n *Node) buildPortal() error {
+	n.Publisher = &publish.Publisher{
+		Catalog: n.Catalog, Volumes: n.Volumes, Node: n.cfg.Seedbox.Node,
+		Published: n.published, Logger: n.log,
+	}
+	var proxies []netip.Prefix
+	for _, c := range n.cfg.HTTP.TrustedProxies {
+		p, err := netip.ParsePrefix(c)
+		if err != nil {
+			return fmt.Errorf("http.trusted_proxies: %w", err)
+		}
+		proxies = append(proxies, p)
+	}
+	opts := portal.Options{
+		Catalog: n.Catalog, Publisher: n.Publisher, Volumes: n.Volumes, Passkeys: passkeys{n.Access},
+		Node: n.cfg.Seedbox.Node, PublicURL: n.cfg.PublicURL, SessionTTL: n.cfg.Portal.SessionTTL.D(),
+		MaxUploadSize: int64(n.cfg.Portal.MaxUploadSize), TrustedProxies: proxies,
+		Version: n.version, Logger: n.log,
+	}
+	if n.Tracker != nil {
+		opts.Swarms = n.Tracker
+	}
+	var err error
+	n.Portal, err = portal.New(opts)
+	return err
+}
+
+// published makes a new torrent visible to the tracker and seeds it at once,
+// with every piece taken as verified: ingest just hashed them.
+func (n *Node) published(t *catalog.Torrent, v seedbox.Volume) {
+	if ih, ok := hash20(t.InfoHash); ok {
+		n.Access.Allow(ih, t.ID)
+	}
+	if n.Seeder != nil {
+		it := seedbox.Item{InfoHash: t.InfoHash, InfoBytes: t.InfoBytes, Volume: v.Name}
+		if err := n.Seeder.Seed(it, true); err != nil {
+			n.log.Error("seed new torrent", "info_hash", t.InfoHash, "err", err)
+		}
+	}
+}
+
+// Serve listens and runs every part until ctx ends or one part fails.
+func (n *Node) Serve(ctx context.Context) error {
+	if err := n.syncAccess(ctx, time.Time{}); err != nil {
+		return fmt.Errorf("load passkeys and torrents: %w", err)
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return n.watchAccess(ctx) })
+	if n.Tracker != nil {
+		g.Go(func() error { return n.Tracker.Serve(ctx) })
+	}
+	if n.Seeder != nil {
+		g.Go(func() error { return n.Seeder.Serve(ctx, n.seedList, 5*time.Second) })
+		g.Go(func() error { return n.introduceLeechers(ctx) })
+	}
+	if n.Publisher != nil {
+		if removed, err := n.Publisher.Sweep(ctx, 10*time.Minute); err != nil {
+			n.log.Warn("sweep leftovers", "err", err)
+		} else if removed > 0 {
+			n.log.Info("removed leftovers of interrupted uploads", "count", removed)
+		}
+	}
+	if n.Portal != nil || n.Tracker != nil {
+		ln, err := net.Listen("tcp", n.cfg.HTTP.Addr)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", n.cfg.HTTP.Addr, err)
+		}
+		g.Go(func() error { return n.serveHTTP(ctx, ln) })
+	}
+	n.log.Info("seedbed is running", "url", n.cfg.PublicURL, "node", n.cfg.Seedbox.Node,
+		"portal", n.parts.Portal, "tracker", n.parts.Tracker, "seedbox", n.parts.Seedbox)
+	return g.Wait()
+}
+
+func (n *Node) serveHTTP(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{Handler: n.handler(), ReadHeaderTimeout: 15 * time.Second, IdleTimeout: 2 * time.Minute}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		srv.Shutdown(sctx)
+	}()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("http server: %w", err)
+	}
+	return nil
+}
+
+// handler sends tracker requests straight to the tracker, bypassing the web
+// framework on the hot path, and everything else to the portal.
+func (n *Node) handler() http.Handler {
+	mux := http.NewServeMux()
+	if n.Tracker != nil {
+		mux.Handle("/announce/", n.Tracker)
+		mux.Handle("/scrape/", n.Tracker)
+	}
+	if n.Portal != nil {
+		mux.Handle("/", n.Portal)
+	}
+	return mux
+}
+
+// newLeecher is a leecher that just started, for the local seedbox.
+type newLeecher struct {
+	ih   [20]byte
+	addr netip.AddrPort
+}
+
+// onLeecher runs on the announce path: it never blocks, and drops the hint
+// when the seedbox is busy (the seedbox's next announce finds the peer too).
+func (n *Node) onLeecher(ih [20]byte, addr netip.AddrPort) {
+	select {
+	case n.leechers <- newLeecher{ih, addr}:
+	default:
+	}
+}
+
+// introduceLeechers makes the local seedbox connect to new leechers at once:
+// clients that never dial out (Transmission on 127/8, students behind NAT
+// that do accept) get their data without waiting for a re-announce.
+func (n *Node) introduceLeechers(ctx context.Context) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case l := <-n.leechers:
+			n.Seeder.AddPeer(l.ih, l.addr)
+		}
+	}
+}
+
+func (n *Node) seedList(ctx context.Context) ([]seedbox.Item, error) {
+	ps, err := n.Catalog.PlacementsOnNode(ctx, n.cfg.Seedbox.Node)
+	if err != nil {
+		return nil, err
+	}
+	items := make([]seedbox.Item, 0, len(ps))
+	for _, p := range ps {
+		items = append(items, seedbox.Item{InfoHash: p.InfoHash, InfoBytes: p.InfoBytes, Volume: p.VolumeName})
+	}
+	return items, nil
+}
+
+// Close releases the catalog and the seeding client.
+func (n *Node) Close() error {
+	var errs []error
+	if n.Seeder != nil {
+		errs = append(errs, n.Seeder.Close())
+	}
+	if n.Catalog != nil {
+		errs = append(errs, n.Catalog.Close())
+	}
+	return errors.Join(errs...)
+}
