@@ -1,0 +1,57 @@
+# Seedbed. `make run` starts a whole node with zero configuration (data under
+# ./data); `make test` runs every test, as CI does.
+
+GO      ?= go
+# nosqlite: anacrolix/torrent's bundled SQLite clashes with mattn/go-sqlite3.
+# sqlite_fts5: full-text search in the SQLite catalog.
+TAGS    := nosqlite,sqlite_fts5
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+FUZZTIME ?= 10s
+BENCHTIME ?= 1x
+
+export CGO_ENABLED := 1
+
+.PHONY: all build run test unit fuzz lint bench clean
+
+all: build
+
+build:
+	$(GO) build -tags $(TAGS) -ldflags "$(LDFLAGS)" -o bin/seedbed ./cmd/seedbed
+
+run: build
+	./bin/seedbed serve
+
+# The whole suite: lint, unit and end-to-end tests with -race, a short fuzz
+# run of every network parser, and every benchmark once so none rots.
+test: lint unit fuzz benchcheck
+
+unit:
+	$(GO) test -race -tags $(TAGS) -timeout 40m ./...
+
+# Fuzz targets: package:Target pairs.
+FUZZ_TARGETS := ./ingest:FuzzSanitizePath ./ingest:FuzzHasher \
+	./tracker:FuzzParseAnnounce ./tracker:FuzzParseScrape
+
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz $$pkg $$name for $(FUZZTIME)"; \
+		$(GO) test -tags $(TAGS) -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) $$pkg; \
+	done
+
+benchcheck:
+	$(GO) test -tags $(TAGS) -run='^$$' -bench=. -benchtime=$(BENCHTIME) ./ingest ./tracker
+
+lint:
+	$(GO) vet -tags $(TAGS) ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+		if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+# Benchmarks and side-by-side comparisons behind docs/performance.md.
+bench: build
+	$(GO) test -tags $(TAGS) -run='^$$' -bench=. -benchmem -count=5 ./ingest ./tracker
+	SEEDBED_BENCH=1 $(GO) test -tags $(TAGS) -run='^TestBench' -v -timeout 60m ./bench
+
+clean:
+	rm -rf bin
