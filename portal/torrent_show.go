@@ -17,10 +17,10 @@ import (
 
 type torrentView struct {
 	Base
-	T                            torrentRow
-	Files                        []fileRow
-	Replicas                     []ReplicaObject
-	Duplicate                    bool
+	T                           torrentRow
+	Files                       []fileRow
+	Replicas                    []ReplicaObject
+	Duplicate                   bool
 	TorrentURL, Magnet, PageURL string
 }
 

@@ -34,10 +34,10 @@ type errorView struct {
 // torrentRow is one torrent as pages show it.
 type torrentRow struct {
 	InfoHash, Title, Category, Description, State, Uploader string
-	Size                                                   string
-	Files                                                  []fileRow
-	Seeders, Leechers, Completed                           int
-	Created, CreatedISO                                    string
+	Size                                                    string
+	Files                                                   []fileRow
+	Seeders, Leechers, Completed                            int
+	Created, CreatedISO                                     string
 }
 
 type fileRow struct{ Path, Size string }
