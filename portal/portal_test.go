@@ -12,10 +12,12 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/anacrolix/torrent/metainfo"
 
@@ -259,5 +261,42 @@ func TestDuplicateAndDedupeQuery(t *testing.T) {
 	}
 	if resp, _ := h.do(t, "GET", "/api/v1/dedupe?size=x", h.token, nil, nil); resp.StatusCode != 400 {
 		t.Errorf("bad dedupe query: %d", resp.StatusCode)
+	}
+}
+
+// TestDroppedUploadLeavesNothing cuts an upload mid-body: nothing is
+// registered and no staged byte stays on the volume.
+func TestDroppedUploadLeavesNothing(t *testing.T) {
+	h := newHarness(t)
+	pr, pw := io.Pipe()
+	mw := multipart.NewWriter(pw)
+	go func() {
+		w, _ := mw.CreateFormFile("file", "big.bin")
+		w.Write(bytes.Repeat([]byte("x"), 3<<20))
+		pw.CloseWithError(fmt.Errorf("wifi dropped"))
+	}()
+	req, _ := http.NewRequest("POST", h.srv.URL+"/api/v1/torrents", pr)
+	req.Header.Set("Authorization", "Bearer "+h.token)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.ContentLength = 10 << 20
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+	}
+	vol, _ := h.cat.Volumes(context.Background())
+	staging := filepath.Join(vol[0].Path, ".staging")
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		entries, _ := os.ReadDir(staging)
+		if len(entries) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("staged data left after a dropped upload: %v", entries)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	list, total, err := h.cat.ListTorrents(context.Background(), catalog.ListQuery{})
+	if err != nil || total != 0 || len(list) != 0 {
+		t.Errorf("a torrent was registered from a dropped upload: %d %v", total, err)
 	}
 }
