@@ -110,6 +110,7 @@ func (a *App) routes() *echo.Echo {
 	e.POST("/logout", a.logout)
 	e.GET("/upload", a.uploadShow, requireUser)
 	e.GET("/t/:ih", a.torrentShow)
+	e.GET("/u/:name", a.userShow)
 	e.GET("/torrents/:file", a.torrentFile)
 	e.GET("/webseed/:passkey/:ih/*", a.webseed)
 	e.HEAD("/webseed/:passkey/:ih/*", a.webseed)

@@ -219,6 +219,13 @@ func TestUploadTorrentFileAndWebSeed(t *testing.T) {
 		t.Errorf("web seed of a file not in the torrent: %d", resp.StatusCode)
 	}
 
+	resp, b = h.do(t, "GET", "/u/alice", "", nil, nil)
+	if resp.StatusCode != 200 || !strings.Contains(string(b), "/t/"+obj.InfoHash) {
+		t.Errorf("user page: %d, must list the upload", resp.StatusCode)
+	}
+	if resp, _ := h.do(t, "GET", "/u/nobody", "", nil, nil); resp.StatusCode != 404 {
+		t.Errorf("unknown user page: %d", resp.StatusCode)
+	}
 	resp, b = h.do(t, "GET", "/t/"+obj.InfoHash, "", nil, nil)
 	if resp.StatusCode != 200 || strings.Contains(string(b), "<script>alert(1)") || !strings.Contains(string(b), "&lt;script&gt;") {
 		t.Errorf("torrent page must escape the title: %d", resp.StatusCode)

@@ -18,7 +18,7 @@ import (
 	"github.com/seedbed/seedbed/templates"
 )
 
-var pages = []string{"login", "home", "upload", "torrent", "error"}
+var pages = []string{"login", "home", "upload", "torrent", "user", "error"}
 
 // Renderer holds one parsed template set per page (layout + page).
 type Renderer struct {
