@@ -171,13 +171,16 @@ func (u *Upload) write(path []string, r io.Reader) (int64, error) {
 }
 
 // tee copies r to h and, unless it is nil, to w, through a pooled buffer.
+// It fills the buffer before each write: readers such as a multipart part
+// hand out a few KiB per Read, and one write per KiB would cost a system call
+// and a hasher call each.
 func tee(w io.Writer, h *Hasher, r io.Reader) (int64, error) {
 	bp := copyBufPool.Get().(*[]byte)
 	defer copyBufPool.Put(bp)
 	buf := *bp
 	var n int64
 	for {
-		k, rerr := r.Read(buf)
+		k, rerr := io.ReadFull(r, buf)
 		if k > 0 {
 			if w != nil {
 				if _, err := w.Write(buf[:k]); err != nil {
@@ -189,10 +192,11 @@ func tee(w io.Writer, h *Hasher, r io.Reader) (int64, error) {
 			}
 			n += int64(k)
 		}
-		if rerr == io.EOF {
+		switch {
+		case rerr == nil:
+		case rerr == io.EOF || rerr == io.ErrUnexpectedEOF:
 			return n, nil
-		}
-		if rerr != nil {
+		default:
 			return n, fmt.Errorf("read: %w", rerr)
 		}
 	}
