@@ -30,7 +30,7 @@ unit:
 	$(GO) test -race -tags $(TAGS) -timeout 40m ./...
 
 # Fuzz targets: package:Target pairs.
-FUZZ_TARGETS := ./ingest:FuzzSanitizePath ./ingest:FuzzHasher \
+FUZZ_TARGETS := ./ingest:FuzzSanitizePath ./ingest:FuzzHasher ./multipart:FuzzReader \
 	./tracker:FuzzParseAnnounce ./tracker:FuzzParseScrape
 
 fuzz:
@@ -41,7 +41,7 @@ fuzz:
 	done
 
 benchcheck:
-	$(GO) test -tags $(TAGS) -run='^$$' -bench=. -benchtime=$(BENCHTIME) ./ingest ./tracker
+	$(GO) test -tags $(TAGS) -run='^$$' -bench=. -benchtime=$(BENCHTIME) ./ingest ./tracker ./portal
 
 lint:
 	$(GO) vet -tags $(TAGS) ./...
@@ -50,7 +50,7 @@ lint:
 
 # Benchmarks and side-by-side comparisons behind docs/performance.md.
 bench: build
-	$(GO) test -tags $(TAGS) -run='^$$' -bench=. -benchmem -count=5 ./ingest ./tracker
+	$(GO) test -tags $(TAGS) -run='^$$' -bench=. -benchmem -count=5 ./ingest ./tracker ./portal
 	SEEDBED_BENCH=1 $(GO) test -tags $(TAGS) -run='^TestBench' -v -timeout 60m ./bench
 
 clean:

@@ -1,11 +1,9 @@
 package portal
 
 import (
-	"bufio"
 	"errors"
 	"io"
 	"mime"
-	"mime/multipart"
 	"net/http"
 	"strconv"
 	"strings"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/seedbed/seedbed/catalog"
 	"github.com/seedbed/seedbed/ingest"
+	"github.com/seedbed/seedbed/multipart"
 	"github.com/seedbed/seedbed/publish"
 	"github.com/seedbed/seedbed/seedbox"
 )
@@ -70,14 +69,16 @@ func (a *App) apiTorrentCreate(c echo.Context) error {
 	return c.JSON(code, obj)
 }
 
-// multipartReader reads the body through a large buffer, so the socket is
-// drained in big reads rather than in the multipart parser's 4 KiB steps.
+// multipartReader streams the body with Seedbed's multipart reader, which
+// drains the socket in large reads and hands out large chunks.
 func multipartReader(r *http.Request) (*multipart.Reader, error) {
 	mt, params, err := mime.ParseMediaType(r.Header.Get(echo.HeaderContentType))
-	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
-		return nil, echo.NewHTTPError(http.StatusBadRequest, "send multipart/form-data with one or more file parts")
+	if err == nil && mt == "multipart/form-data" {
+		if mr, err := multipart.NewReader(r.Body, params["boundary"]); err == nil {
+			return mr, nil
+		}
 	}
-	return multipart.NewReader(bufio.NewReaderSize(r.Body, 1<<20), params["boundary"]), nil
+	return nil, echo.NewHTTPError(http.StatusBadRequest, "send multipart/form-data with one or more file parts")
 }
 
 // readParts streams every file part into the staged upload and collects the
@@ -94,7 +95,7 @@ func readParts(mr *multipart.Reader, st *publish.Staged, meta *publish.Meta) err
 		}
 		switch part.FormName() {
 		case "file":
-			name := rawFilename(part)
+			name := part.FileName()
 			if name == "" {
 				return echo.NewHTTPError(http.StatusBadRequest, "a file part has no filename")
 			}
@@ -115,7 +116,6 @@ func readParts(mr *multipart.Reader, st *publish.Staged, meta *publish.Meta) err
 			}
 			setField(meta, part.FormName(), strings.TrimSpace(string(b)))
 		}
-		part.Close()
 	}
 	if files == 0 {
 		return echo.NewHTTPError(http.StatusBadRequest, "no file parts: send the content as multipart parts named file")
@@ -142,16 +142,6 @@ func badBody(err error) error {
 		return echo.NewHTTPError(http.StatusRequestEntityTooLarge, "the upload is larger than this server accepts")
 	}
 	return echo.NewHTTPError(http.StatusBadRequest, "upload interrupted or malformed: "+err.Error())
-}
-
-// rawFilename is the part's filename as sent, relative folders included
-// (multipart.Part.FileName keeps only the base name).
-func rawFilename(p *multipart.Part) string {
-	_, params, err := mime.ParseMediaType(p.Header.Get("Content-Disposition"))
-	if err != nil {
-		return ""
-	}
-	return params["filename"]
 }
 
 func (a *App) apiTorrentGet(c echo.Context) error {
