@@ -37,7 +37,7 @@ type passkeySet map[string]bool
 
 func (p passkeySet) Valid(pk string) bool { return p[pk] }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t testing.TB) *harness {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()

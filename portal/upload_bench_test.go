@@ -12,8 +12,7 @@ import (
 // hashing and the catalog commit.
 func BenchmarkUploadMultipart(b *testing.B) {
 	const size = 256 << 20
-	t := &testing.T{}
-	h := newHarness(t)
+	h := newHarness(b)
 	chunk := make([]byte, 1<<20)
 	client := &http.Client{Transport: &http.Transport{WriteBufferSize: 1 << 20}}
 	b.SetBytes(size)
