@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -41,10 +42,7 @@ sys.stdin.read()
 // downloading the same file from python3-libtorrent, on the same machine.
 func TestBenchDownload(t *testing.T) {
 	needTool(t, "aria2c", "aria2")
-	python := needTool(t, "python3", "python3-libtorrent")
-	if err := exec.Command(python, "-c", "import libtorrent").Run(); err != nil {
-		needTool(t, "python3-libtorrent-missing", "python3-libtorrent")
-	}
+	python := libtorrentPython(t)
 	size := benchSize()
 	n := startNode(t, nodeOptions{})
 	alice, bob := n.addUser("alice", false), n.addUser("bob", false)
@@ -118,8 +116,12 @@ func startTrackerOnly(t *testing.T, n *node) string {
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait(); logf.Close() })
 	waitFor(t, 30*time.Second, "tracker-only node", func() bool {
-		_, code := n.get("", "http://"+addr+"/scrape/x")
-		return code == 200
+		resp, err := http.Get("http://" + addr + "/scrape/x")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
 	})
 	return "http://" + addr
 }

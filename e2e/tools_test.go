@@ -19,3 +19,17 @@ func runTool(t *testing.T, bin string, args ...string) {
 		t.Fatalf("%s %v: %v\n%s", bin, args, err, out)
 	}
 }
+
+// libtorrentPython returns a Python interpreter that can import Debian's
+// python3-libtorrent: /usr/bin/python3 first, since a python3 earlier on
+// PATH (pyenv, a venv) does not see Debian's packages.
+func libtorrentPython(t *testing.T) string {
+	t.Helper()
+	for _, py := range []string{"/usr/bin/python3", "python3"} {
+		if exec.Command(py, "-c", "import libtorrent").Run() == nil {
+			return py
+		}
+	}
+	needTool(t, "python3-with-libtorrent", "python3-libtorrent")
+	return ""
+}
