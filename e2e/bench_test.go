@@ -20,6 +20,9 @@ import (
 // benchSize is the payload of the side-by-side comparisons: 1 GiB under
 // `make bench` (SEEDBED_BENCH=1), small under `make test` so they never rot.
 func benchSize() int64 {
+	if mib, err := strconv.ParseInt(os.Getenv("SEEDBED_BENCH_MIB"), 10, 64); err == nil && mib > 0 {
+		return mib << 20
+	}
 	if os.Getenv("SEEDBED_BENCH") == "1" {
 		return 1 << 30
 	}
