@@ -180,7 +180,7 @@ func tee(w io.Writer, h *Hasher, r io.Reader) (int64, error) {
 	buf := *bp
 	var n int64
 	for {
-		k, rerr := io.ReadFull(r, buf)
+		k, rerr := fill(r, buf)
 		if k > 0 {
 			if w != nil {
 				if _, err := w.Write(buf[:k]); err != nil {
@@ -194,12 +194,27 @@ func tee(w io.Writer, h *Hasher, r io.Reader) (int64, error) {
 		}
 		switch {
 		case rerr == nil:
-		case rerr == io.EOF || rerr == io.ErrUnexpectedEOF:
+		case rerr == io.EOF:
 			return n, nil
 		default:
 			return n, fmt.Errorf("read: %w", rerr)
 		}
 	}
+}
+
+// fill reads until buf is full or r ends. Unlike io.ReadFull it keeps the
+// reader's own error (a truncated body may report io.ErrUnexpectedEOF itself)
+// and returns io.EOF for a clean end.
+func fill(r io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		k, err := r.Read(buf[n:])
+		n += k
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // release stops the hasher and closes the root; safe to call more than once.
