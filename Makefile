@@ -31,7 +31,7 @@ unit:
 
 # Fuzz targets: package:Target pairs.
 FUZZ_TARGETS := ./ingest:FuzzSanitizePath ./ingest:FuzzHasher ./multipart:FuzzReader \
-	./tracker:FuzzParseAnnounce ./tracker:FuzzParseScrape
+	./tracker:FuzzParseAnnounce ./tracker:FuzzParseScrape ./tracker:FuzzParseUDPPacket ./tracker:FuzzClientIP
 
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \

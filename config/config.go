@@ -53,6 +53,16 @@ type Tracker struct {
 	SubnetPrefixV4   int       `toml:"subnet_prefix_v4"`
 	SubnetPrefixV6   int       `toml:"subnet_prefix_v6"`
 	Networks         []Network `toml:"networks"`
+	// AllowedClients are the peer_id prefixes allowed to announce
+	// ("-qB", "-TR", "A2-"); empty allows every client.
+	AllowedClients []string `toml:"allowed_clients"`
+	// AnnounceRate is each passkey's sustained announces per second, with
+	// bursts of AnnounceBurst; 0 turns the limit off.
+	AnnounceRate  float64 `toml:"announce_rate"`
+	AnnounceBurst int     `toml:"announce_burst"`
+	// EnforceMinInterval answers an announce sooner than "min interval"
+	// without crediting it: its traffic counts at the next one on time.
+	EnforceMinInterval bool `toml:"enforce_min_interval"`
 }
 
 // Network is a named LAN (a dorm, the library) given as CIDRs.
@@ -106,12 +116,15 @@ func Default() Config {
 		LogLevel: "info",
 		HTTP:     HTTP{Addr: "127.0.0.1:8080"},
 		Tracker: Tracker{
-			UDPAddr:          "127.0.0.1:6969",
-			AnnounceInterval: Duration(30 * time.Minute),
-			SeedboxInterval:  Duration(5 * time.Second),
-			Campus:           []string{"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7", "127.0.0.0/8"},
-			SubnetPrefixV4:   24,
-			SubnetPrefixV6:   64,
+			UDPAddr:            "127.0.0.1:6969",
+			AnnounceInterval:   Duration(30 * time.Minute),
+			SeedboxInterval:    Duration(5 * time.Second),
+			Campus:             []string{"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7", "127.0.0.0/8"},
+			SubnetPrefixV4:     24,
+			SubnetPrefixV6:     64,
+			AnnounceRate:       5,
+			AnnounceBurst:      1000,
+			EnforceMinInterval: true,
 		},
 		Seedbox: Seedbox{
 			PeerAddr:  "127.0.0.1:51413",
@@ -251,12 +264,7 @@ func (c *Config) Validate() error {
 	}{{"http.trusted_proxies", c.HTTP.TrustedProxies}, {"tracker.campus", c.Tracker.Campus}} {
 		errs = append(errs, checkCIDRs(field.name, field.cidrs)...)
 	}
-	for _, n := range c.Tracker.Networks {
-		if n.Name == "" {
-			add("tracker.networks: every network needs a name")
-		}
-		errs = append(errs, checkCIDRs("tracker.networks "+n.Name, n.CIDRs)...)
-	}
+	errs = append(errs, c.Tracker.validate()...)
 	errs = append(errs, c.Seedbox.validate()...)
 	switch c.Portal.Registration {
 	case "closed", "open":
@@ -267,6 +275,41 @@ func (c *Config) Validate() error {
 		add("retention: need 0 < low_water (%v) < high_water (%v) <= 1", c.Retention.LowWater, c.Retention.HighWater)
 	}
 	return errors.Join(errs...)
+}
+
+// maxNetworks is how many named networks the tracker tells apart
+// (tracker.MaxNetworks).
+const maxNetworks = 63
+
+func (t *Tracker) validate() []error {
+	var errs []error
+	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	names := map[string]bool{}
+	for _, n := range t.Networks {
+		switch {
+		case n.Name == "":
+			add("tracker.networks: every network needs a name")
+		case names[n.Name]:
+			add("tracker.networks: network name %q is used twice", n.Name)
+		}
+		names[n.Name] = true
+		errs = append(errs, checkCIDRs("tracker.networks "+n.Name, n.CIDRs)...)
+	}
+	if len(t.Networks) > maxNetworks {
+		add("tracker.networks: %d networks, at most %d: merge some (a network takes many CIDRs)", len(t.Networks), maxNetworks)
+	}
+	if t.SubnetPrefixV4 < 1 || t.SubnetPrefixV4 > 32 || t.SubnetPrefixV6 < 1 || t.SubnetPrefixV6 > 128 {
+		add("tracker.subnet_prefix_v4 (%d) must be 1..32 and subnet_prefix_v6 (%d) 1..128", t.SubnetPrefixV4, t.SubnetPrefixV6)
+	}
+	for _, c := range t.AllowedClients {
+		if c == "" || len(c) > 20 {
+			add("tracker.allowed_clients: %q must be a peer_id prefix of 1 to 20 bytes, such as \"-qB\"", c)
+		}
+	}
+	if t.AnnounceRate < 0 || (t.AnnounceRate > 0 && t.AnnounceBurst < 1) {
+		add("tracker.announce_rate (%v) must be 0 (no limit) or positive, with announce_burst (%d) at least 1", t.AnnounceRate, t.AnnounceBurst)
+	}
+	return errs
 }
 
 func (s *Seedbox) validate() []error {

@@ -103,3 +103,63 @@ func TestParseSize(t *testing.T) {
 		t.Error("garbage size accepted")
 	}
 }
+
+func TestTrackerPolicyKeys(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.toml")
+	os.WriteFile(path, []byte(`[tracker]
+allowed_clients = ["-qB", "A2-"]
+announce_rate = 2.5
+announce_burst = 50
+enforce_min_interval = false
+[[tracker.networks]]
+name = "dorm-a"
+cidrs = ["10.1.0.0/16"]
+`), 0o600)
+	cfg, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := cfg.Tracker
+	if len(tr.AllowedClients) != 2 || tr.AnnounceRate != 2.5 || tr.AnnounceBurst != 50 || tr.EnforceMinInterval || len(tr.Networks) != 1 {
+		t.Errorf("tracker section %+v", tr)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Error(err)
+	}
+	def := Default()
+	if def.Tracker.AnnounceRate != 5 || def.Tracker.AnnounceBurst != 1000 || !def.Tracker.EnforceMinInterval {
+		t.Errorf("defaults %+v", def.Tracker)
+	}
+}
+
+func TestValidateTrackerSection(t *testing.T) {
+	many := make([]Network, 64)
+	for i := range many {
+		many[i] = Network{Name: strings.Repeat("n", i+1), CIDRs: []string{"10.1.0.0/16"}}
+	}
+	cases := []struct {
+		name string
+		mut  func(*Tracker)
+		want string
+	}{
+		{"unnamed network", func(c *Tracker) { c.Networks = []Network{{CIDRs: []string{"10.1.0.0/16"}}} }, "needs a name"},
+		{"twice", func(c *Tracker) { c.Networks = []Network{{Name: "a"}, {Name: "a"}} }, "used twice"},
+		{"bad network cidr", func(c *Tracker) { c.Networks = []Network{{Name: "a", CIDRs: []string{"10.1/16"}}} }, "tracker.networks a"},
+		{"too many", func(c *Tracker) { c.Networks = many }, "at most 63"},
+		{"subnet", func(c *Tracker) { c.SubnetPrefixV4 = 33 }, "subnet_prefix_v4"},
+		{"client", func(c *Tracker) { c.AllowedClients = []string{""} }, "allowed_clients"},
+		{"rate", func(c *Tracker) { c.AnnounceRate = -1 }, "announce_rate"},
+		{"burst", func(c *Tracker) { c.AnnounceBurst = 0 }, "announce_burst"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := Default()
+			cfg.fillDerived()
+			tc.mut(&cfg.Tracker)
+			err := cfg.Validate()
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want mention of %q", err, tc.want)
+			}
+		})
+	}
+}

@@ -51,7 +51,7 @@ print('complete', flush=True)
 // as BEP 41 URL data, and no web seed: the data can only come from the
 // seedbox that the UDP tracker introduced.
 func TestUDPTrackerDownload(t *testing.T) {
-	python := pythonWithLibtorrent(t)
+	python := libtorrentPython(t)
 	udpAddr := fmt.Sprintf("127.0.0.1:%d", freeUDPPort(t, "127.0.0.1"))
 	// startNode sets SEEDBED_UDP_ADDR= (off); os/exec keeps the last value
 	// of a duplicated variable, so this one wins.
@@ -146,20 +146,6 @@ func runLeecher(t *testing.T, python string, torrent []byte, saveDir, iface stri
 	if err != nil {
 		t.Fatalf("libtorrent leecher: %v", err)
 	}
-}
-
-// pythonWithLibtorrent returns a python3 that can import Debian's
-// python3-libtorrent: /usr/bin/python3 first, since a python3 earlier on
-// PATH (pyenv, a venv) does not see Debian's packages. Without one the test
-// is skipped (failed when CI=true).
-func pythonWithLibtorrent(t *testing.T) string {
-	t.Helper()
-	for _, py := range []string{"/usr/bin/python3", "python3"} {
-		if exec.Command(py, "-c", "import libtorrent").Run() == nil {
-			return py
-		}
-	}
-	return needTool(t, "python3-with-libtorrent", "python3-libtorrent")
 }
 
 // freeUDPPort returns a UDP port free on ip right now.

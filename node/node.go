@@ -71,12 +71,11 @@ func (n *Node) build(ctx context.Context) error {
 		return err
 	}
 	if n.parts.Tracker {
-		n.Tracker = tracker.New(tracker.Options{
-			Interval:        n.cfg.Tracker.AnnounceInterval.D(),
-			SeedboxInterval: n.cfg.Tracker.SeedboxInterval.D(),
-			OnLeecher:       n.onLeecher,
-			Logger:          n.log,
-		}, n.Access, tracker.NewMemoryStore(64), statsSink{n.Catalog})
+		opts, err := n.trackerOptions()
+		if err != nil {
+			return err
+		}
+		n.Tracker = tracker.New(opts, n.Access, tracker.NewMemoryStore(64), statsSink{n.Catalog})
 	}
 	if n.parts.Seedbox {
 		if err := n.startSeeder(ctx); err != nil {
@@ -168,10 +167,20 @@ func (n *Node) Serve(ctx context.Context) error {
 	if err := n.syncAccess(ctx, time.Time{}); err != nil {
 		return fmt.Errorf("load passkeys and torrents: %w", err)
 	}
+	var udp net.PacketConn // bound before anything starts: a taken address fails start-up
+	if n.Tracker != nil && n.cfg.Tracker.UDPAddr != "" {
+		var err error
+		if udp, err = listenUDP(n.cfg.Tracker.UDPAddr); err != nil {
+			return err
+		}
+	}
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return n.watchAccess(ctx) })
 	if n.Tracker != nil {
 		g.Go(func() error { return n.Tracker.Serve(ctx) })
+	}
+	if udp != nil {
+		g.Go(func() error { return serveUDP(ctx, n.Tracker, udp) })
 	}
 	if n.Seeder != nil {
 		g.Go(func() error { return n.Seeder.Serve(ctx, n.seedList, 5*time.Second) })
@@ -210,6 +219,21 @@ func (n *Node) serveHTTP(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
+// listenUDP binds the UDP tracker's socket (tracker.udp_addr).
+func listenUDP(addr string) (net.PacketConn, error) {
+	pc, err := net.ListenPacket("udp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("udp tracker: listen on %s (tracker.udp_addr): %w", addr, err)
+	}
+	return pc, nil
+}
+
+// serveUDP runs the UDP tracker (BEP 15) on pc until ctx ends, then closes pc.
+func serveUDP(ctx context.Context, t *tracker.Tracker, pc net.PacketConn) error {
+	defer pc.Close()
+	return t.ServeUDP(ctx, pc)
+}
+
 // handler sends tracker requests straight to the tracker, bypassing the web
 // framework on the hot path, and everything else to the portal.
 func (n *Node) handler() http.Handler {
@@ -217,6 +241,7 @@ func (n *Node) handler() http.Handler {
 	if n.Tracker != nil {
 		mux.Handle("/announce/", n.Tracker)
 		mux.Handle("/scrape/", n.Tracker)
+		mux.Handle("GET /metrics", n.Tracker.MetricsHandler())
 	}
 	if n.Portal != nil {
 		mux.Handle("/", n.Portal)

@@ -4,40 +4,75 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
-	"net/netip"
 	"time"
 )
 
 // Announce is the protocol-independent announce logic (BEP 3), shared by the
-// HTTP and UDP frontends: it checks the passkey and the allow-list, updates
-// the swarm, counts a snatch, credits traffic, and fills resp with the peers,
-// the swarm's counts and the interval. resp.Peers is reused. A failure the
-// client should see is a ClientError.
+// HTTP and UDP frontends: it checks the passkey, the client, the rate limit
+// and the allow-list, stores the peer under each address it announced
+// (BEP 7), counts a snatch, credits traffic, and fills resp with the peers
+// ranked LAN first, the swarm's counts and the interval. resp.Peers is
+// reused. A failure the client should see is a ClientError.
 func (t *Tracker) Announce(ctx context.Context, req *AnnounceRequest, resp *AnnounceResponse) error {
-	user, err := t.access.authorize(req.Passkey)
+	user, torrentID, err := t.admit(req)
 	if err != nil {
 		return err
 	}
-	torrentID, ok := t.access.Torrent(req.InfoHash)
-	if !ok {
-		return errNotRegistered
-	}
-	if err := req.validate(); err != nil {
-		return err
-	}
 	now := t.clock.now()
-	p := NewPeer(req.PeerID, netip.AddrPortFrom(req.IP, req.Port), req.Left == 0, now)
-	if err := t.updateSwarm(ctx, req, &p); err != nil {
+	var self [2]Peer
+	n := t.selfPeers(req, user, now, &self)
+	if err := t.updateSwarm(ctx, req, self[:n]); err != nil {
 		return err
 	}
 	snatched, err := t.snatch(ctx, user, req)
 	if err != nil {
 		return err
 	}
-	if t.ledger != nil {
-		t.ledger.record(user, torrentID, req, snatched, now)
+	if t.ledger != nil && t.ledger.record(user, torrentID, req, snatched, now, t.minInterval) {
+		t.metrics.early.add(0, 1)
 	}
-	return t.fillResponse(ctx, user, req, &p, resp)
+	return t.fillResponse(ctx, user, req, self[:n], resp)
+}
+
+// admit checks, in order, the passkey, the client (Options.AllowedClients),
+// the passkey's rate limit, the allow-list and the request's values, and
+// returns the user and the torrent's catalog ID.
+func (t *Tracker) admit(req *AnnounceRequest) (User, uint64, error) {
+	user, err := t.access.authorize(req.Passkey)
+	if err != nil {
+		return User{}, 0, err
+	}
+	if err := t.clients.check(&req.PeerID); err != nil {
+		return User{}, 0, err
+	}
+	if t.limiter != nil && !user.Seedbox && !t.limiter.allow(req.Passkey, t.clock.now()) {
+		return User{}, 0, errRateLimited
+	}
+	torrentID, ok := t.access.Torrent(req.InfoHash)
+	if !ok {
+		return User{}, 0, errNotRegistered
+	}
+	return user, torrentID, req.validate()
+}
+
+// selfPeers fills self with the requester's entries, one per address it is
+// stored under (see selfAddrs), classified for LAN-first ranking, and
+// returns how many there are.
+func (t *Tracker) selfPeers(req *AnnounceRequest, u User, now uint32, self *[2]Peer) int {
+	n := 0
+	for _, ap := range t.selfAddrs(req) {
+		if !ap.IsValid() {
+			continue
+		}
+		p := NewPeer(req.PeerID, ap, req.Left == 0, now)
+		p.Class = t.lan.Classify(ap.Addr())
+		if u.Seedbox {
+			p.Class |= ClassSeedbox
+		}
+		self[n] = p
+		n++
+	}
+	return n
 }
 
 // validate checks what the parser cannot: the values a UDP frontend copies
@@ -58,8 +93,18 @@ func (r *AnnounceRequest) validate() error {
 	return nil
 }
 
-// updateSwarm records the peer, or removes it on event=stopped.
-func (t *Tracker) updateSwarm(ctx context.Context, req *AnnounceRequest, p *Peer) error {
+// updateSwarm records the requester's entries, or removes them on
+// event=stopped.
+func (t *Tracker) updateSwarm(ctx context.Context, req *AnnounceRequest, self []Peer) error {
+	for i := range self {
+		if err := t.updatePeer(ctx, req, &self[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *Tracker) updatePeer(ctx context.Context, req *AnnounceRequest, p *Peer) error {
 	if req.Event == EventStopped {
 		if err := t.store.RemovePeer(ctx, req.InfoHash, *p); err != nil {
 			return fmt.Errorf("remove peer: %w", err)
@@ -88,12 +133,14 @@ func (t *Tracker) snatch(ctx context.Context, u User, req *AnnounceRequest) (boo
 	return first, nil
 }
 
-func (t *Tracker) fillResponse(ctx context.Context, u User, req *AnnounceRequest, p *Peer, resp *AnnounceResponse) error {
-	peers, err := t.store.AppendPeers(ctx, req.InfoHash, *p, t.numWant(req), resp.Peers[:0])
+func (t *Tracker) fillResponse(ctx context.Context, u User, req *AnnounceRequest, self []Peer, resp *AnnounceResponse) error {
+	r := t.lan.Requester(self)
+	peers, err := t.store.AppendPeers(ctx, req.InfoHash, r, t.numWant(req), resp.Peers[:0])
 	if err != nil {
 		return fmt.Errorf("collect peers: %w", err)
 	}
 	resp.Peers = peers
+	t.metrics.countReturned(&r, peers)
 	resp.SwarmCounts, err = t.store.Counts(ctx, req.InfoHash)
 	if err != nil {
 		return fmt.Errorf("swarm counts: %w", err)

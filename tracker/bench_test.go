@@ -56,12 +56,15 @@ func benchPeerIP(torrent, peer int) netip.Addr {
 
 // benchTracker returns a tracker with 10k torrents of 10 peers each (3
 // seeders), every peer already announced once.
-func benchTracker(b *testing.B) *Tracker {
+func benchTracker(b *testing.B) *Tracker { return benchTrackerWith(b, Options{}) }
+
+func benchTrackerWith(b *testing.B, opts Options) *Tracker {
 	access := NewAccess()
 	for u := range benchUsers {
 		access.PutUser(fmt.Sprintf("passkey%026d", u), User{ID: uint64(u + 1)})
 	}
-	tr := New(Options{Logger: slog.New(slog.DiscardHandler)}, access, NewMemoryStore(0), discardSink{})
+	opts.Logger = slog.New(slog.DiscardHandler)
+	tr := New(opts, access, NewMemoryStore(0), discardSink{})
 	var resp AnnounceResponse
 	for i := range benchTorrents {
 		access.Allow(benchInfoHash(i), uint64(i+1))
@@ -90,7 +93,26 @@ func benchRequest(torrent, peer int) *http.Request {
 }
 
 func BenchmarkAnnounceHTTP(b *testing.B) {
-	tr := benchTracker(b)
+	benchAnnounceHTTP(b, Options{})
+}
+
+// BenchmarkAnnounceHTTPCampus is BenchmarkAnnounceHTTP with every policy on:
+// a campus of 63 named networks (the requesters are in them), a client
+// allow-list, a (never reached) rate limit and min interval enforcement.
+func BenchmarkAnnounceHTTPCampus(b *testing.B) {
+	cfg := LANConfig{Campus: prefixes("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")}
+	for i := range MaxNetworks {
+		p := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(i * 4), 0, 0}), 14)
+		cfg.Networks = append(cfg.Networks, Network{Name: fmt.Sprint("net", i), Prefixes: []netip.Prefix{p}})
+	}
+	benchAnnounceHTTP(b, Options{
+		LAN: mustLAN(cfg), AllowedClients: []string{"-qB", "-TR", "-lt", "A2-", "-DE", "-UT", "-SB"},
+		AnnounceRate: 1e9, AnnounceBurst: 1e9, EnforceMinInterval: true,
+	})
+}
+
+func benchAnnounceHTTP(b *testing.B, opts Options) {
+	tr := benchTrackerWith(b, opts)
 	reqs := make([]*http.Request, 8192)
 	for i := range reqs {
 		reqs[i] = benchRequest(rand.IntN(benchTorrents), rand.IntN(benchPeers))
@@ -170,7 +192,7 @@ func benchStoreCollect(b *testing.B, newStore func() PeerStore) {
 	b.RunParallel(func(pb *testing.PB) {
 		ctx := context.Background()
 		dst := make([]Peer, 0, 50)
-		me := NewPeer(testPeerID(999), netip.MustParseAddrPort("10.9.9.9:1"), false, 2000)
+		me := defaultLAN().Requester([]Peer{NewPeer(testPeerID(999), netip.MustParseAddrPort("10.9.9.9:1"), false, 2000)})
 		for i := rand.IntN(benchTorrents); pb.Next(); i++ {
 			var err error
 			if dst, err = s.AppendPeers(ctx, benchInfoHash(i%benchTorrents), me, 50, dst[:0]); err != nil {

@@ -32,4 +32,5 @@ const (
 	errTooManyInfoHash ClientError = "too many info_hash parameters"
 	errInternal        ClientError = "internal tracker error"
 	errInvalidNoPeerID ClientError = "invalid no_peer_id"
+	errRateLimited     ClientError = "too many announces for this passkey: slow down"
 )

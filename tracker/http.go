@@ -29,8 +29,8 @@ var textPlain = []string{"text/plain"}
 // ServeHTTP is the HTTP frontend (BEP 3, 23, 7, 48): GET /announce/{passkey}
 // and GET /scrape/{passkey}; anything else is 404. Tracker failures are
 // bencoded "failure reason" replies with status 200, as clients expect. The
-// client's IP is that of r.RemoteAddr; its port comes from the port
-// parameter.
+// client's IP is that of r.RemoteAddr, or the one a trusted proxy names
+// (Options.TrustedProxies); its port comes from the port parameter.
 func (t *Tracker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodGet {
 		if passkey, ok := cutPasskey(r.URL.Path, "/announce"); ok {
@@ -68,9 +68,10 @@ func (t *Tracker) serveAnnounce(w http.ResponseWriter, r *http.Request, passkey 
 	err := parseAnnounce(r.URL.RawQuery, &st.req)
 	if err == nil {
 		st.req.Passkey = passkey
-		st.req.IP = remoteIP(r.RemoteAddr)
+		st.req.IP = t.clientIP(r)
 		err = t.Announce(r.Context(), &st.req, &st.resp)
 	}
+	t.CountAnnounce(ProtocolHTTP, err)
 	if err != nil {
 		st.buf = appendFailure(st.buf[:0], t.failureReason(r.Context(), "announce", err))
 	} else {
@@ -88,6 +89,7 @@ func (t *Tracker) serveScrape(w http.ResponseWriter, r *http.Request, passkey st
 	if err == nil {
 		err = t.Scrape(r.Context(), &st.req, &st.resp)
 	}
+	t.CountScrape(ProtocolHTTP, err)
 	if err != nil {
 		st.buf = appendFailure(st.buf[:0], t.failureReason(r.Context(), "scrape", err))
 	} else {

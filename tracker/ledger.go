@@ -83,36 +83,48 @@ func (l *ledger) shard(ih *[20]byte) *ledgerShard {
 
 // record credits one announce. snatched marks the first completion of the
 // peer. A seedbox's traffic and seeding time are never credited.
-func (l *ledger) record(u User, torrentID uint64, req *AnnounceRequest, snatched bool, now uint32) {
+//
+// Min interval enforcement (Options.EnforceMinInterval): a regular announce
+// (no event) sooner than minInterval seconds (0: none) after the peer's last
+// credited one is answered as usual but updates no stats: nothing is credited and the baseline stays,
+// so its traffic is credited by the next announce on time and a client
+// hammering the tracker earns nothing by it. record reports such an early
+// announce.
+func (l *ledger) record(u User, torrentID uint64, req *AnnounceRequest, snatched bool, now, minInterval uint32) (early bool) {
 	sh := l.shard(&req.InfoHash)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	var d StatDelta
 	if !u.Seedbox {
-		d = sh.advance(u, req, now, l.ttl)
+		d, early = sh.advance(u, req, now, l.ttl, minInterval)
 	}
 	d.Completed = snatched
 	if d == (StatDelta{}) {
-		return
+		return early
 	}
 	d.UserID, d.TorrentID, d.InfoHash = u.ID, torrentID, req.InfoHash
 	sh.add(d)
+	return early
 }
 
 // advance moves the peer's baseline to this announce and returns the traffic
-// and seeding time credited by it. A peer's first announce only sets the
-// baseline: what it reports may already have been credited before a
-// tracker restart. A stopped peer's baseline is dropped.
-func (sh *ledgerShard) advance(u User, req *AnnounceRequest, now, ttl uint32) StatDelta {
+// and seeding time credited by it, or reports an early announce (see record)
+// and leaves the baseline. A peer's first announce only sets the baseline:
+// what it reports may already have been credited before a tracker restart.
+// A stopped peer's baseline is dropped.
+func (sh *ledgerShard) advance(u User, req *AnnounceRequest, now, ttl, minInterval uint32) (StatDelta, bool) {
 	k := baselineKey{user: u.ID, ih: req.InfoHash, peerID: req.PeerID}
 	prev, known := sh.base[k]
+	if known && req.Event == EventNone && now < prev.seen+minInterval {
+		return StatDelta{}, true
+	}
 	if req.Event == EventStopped {
 		delete(sh.base, k)
 	} else {
 		sh.base[k] = baseline{req.Uploaded, req.Downloaded, now, req.Left == 0}
 	}
 	if !known {
-		return StatDelta{}
+		return StatDelta{}, false
 	}
 	var d StatDelta
 	if req.Uploaded >= prev.uploaded && req.Downloaded >= prev.downloaded {
@@ -122,7 +134,7 @@ func (sh *ledgerShard) advance(u User, req *AnnounceRequest, now, ttl uint32) St
 	if prev.seeder && now > prev.seen {
 		d.SeedingSeconds = int64(min(now-prev.seen, ttl))
 	}
-	return d
+	return d, false
 }
 
 // add merges d into the pending deltas.
@@ -182,4 +194,16 @@ func (l *ledger) expire(cutoff uint32) {
 		}
 		sh.mu.Unlock()
 	}
+}
+
+// pendingLen is the number of deltas waiting for the next flush.
+func (l *ledger) pendingLen() int {
+	n := 0
+	for i := range l.shards {
+		sh := &l.shards[i]
+		sh.mu.Lock()
+		n += len(sh.pending)
+		sh.mu.Unlock()
+	}
+	return n
 }

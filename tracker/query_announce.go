@@ -1,5 +1,7 @@
 package tracker
 
+import "net/netip"
+
 // announceSeen records which required parameters an announce carried.
 type announceSeen struct {
 	infoHash, peerID, port, uploaded, downloaded, left bool
@@ -55,6 +57,12 @@ func parseAnnounceParam(req *AnnounceRequest, seen *announceSeen, key, value str
 		return parseFlag(&req.Compact, value, errInvalidCompact)
 	case "no_peer_id":
 		return parseFlag(&req.NoPeerID, value, errInvalidNoPeerID)
+	case "ip":
+		req.ClaimedIP = parseClaim(value)
+	case "ipv4":
+		req.ClaimedIPv4 = parseClaim(value)
+	case "ipv6":
+		req.ClaimedIPv6 = parseClaim(value)
 	}
 	return nil
 }
@@ -121,6 +129,28 @@ func parseFlag(dst *bool, value string, err error) error {
 	}
 	*dst = v != 0
 	return nil
+}
+
+// parseClaim parses ip= (BEP 3), ipv4= or ipv6= (BEP 7): an address or an
+// endpoint ("[2001:db8::1]:6881"). Anything else, a DNS name included, is
+// the zero value: the claim is ignored, not refused. Only a percent-encoded
+// value (an IPv6 address with its colons escaped) allocates.
+func parseClaim(value string) netip.AddrPort {
+	if escaped(value) {
+		var buf [64]byte
+		n, ok := unescape(buf[:], value)
+		if !ok {
+			return netip.AddrPort{}
+		}
+		value = string(buf[:n])
+	}
+	if ap, err := netip.ParseAddrPort(value); err == nil {
+		return ap
+	}
+	if a, err := netip.ParseAddr(value); err == nil {
+		return netip.AddrPortFrom(a, 0)
+	}
+	return netip.AddrPort{}
 }
 
 // parseEvent parses event. "empty" and "paused" (BEP 21) are regular

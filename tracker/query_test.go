@@ -2,6 +2,7 @@ package tracker
 
 import (
 	"errors"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -56,6 +57,13 @@ func TestParseAnnounce(t *testing.T) {
 		{"no downloaded", strings.Replace(base, "downloaded=0", "x=1", 1), nil, errMissingDownload},
 		{"bad compact", base + "&compact=yes", nil, errInvalidCompact},
 		{"bad no_peer_id", base + "&no_peer_id=yes", nil, errInvalidNoPeerID},
+		{"claims (BEP 3, BEP 7)", base + "&ip=10.1.2.3&ipv4=10.1.2.4:7000&ipv6=%5Bfd00%3A%3A1%5D%3A7001", func(r *AnnounceRequest) bool {
+			return r.ClaimedIP == netip.MustParseAddrPort("10.1.2.3:0") && r.ClaimedIPv4 == netip.MustParseAddrPort("10.1.2.4:7000") &&
+				r.ClaimedIPv6 == netip.MustParseAddrPort("[fd00::1]:7001")
+		}, nil},
+		{"unusable claims are ignored", base + "&ip=laptop.example&ipv6=%zz&ipv4=", func(r *AnnounceRequest) bool {
+			return !r.ClaimedIP.IsValid() && !r.ClaimedIPv4.IsValid() && !r.ClaimedIPv6.IsValid()
+		}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -129,6 +137,7 @@ func FuzzParseAnnounce(f *testing.F) {
 	f.Add("info%5Fhash=%ff%ff%ff%ff%ff%ff%ff%ff%ff%ff%ff%ff%ff%ff%ff%ff%ff%ff%ff%ff&port=%36")
 	f.Add("info_hash=++++++++++++++++++++&&=&peer_id=;&left=-0")
 	f.Add("%")
+	f.Add("info_hash=aaaaaaaaaaaaaaaaaaaa&peer_id=bbbbbbbbbbbbbbbbbbbb&port=1&uploaded=0&downloaded=0&left=0&ip=10.0.0.1&ipv6=%5B%3A%3A1%5D%3A1")
 	f.Fuzz(func(t *testing.T, raw string) {
 		var req AnnounceRequest
 		if parseAnnounce(raw, &req) != nil {

@@ -26,6 +26,12 @@ type AnnounceRequest struct {
 	// the client listens on, from the request.
 	IP   netip.Addr
 	Port uint16
+	// ClaimedIP, ClaimedIPv4 and ClaimedIPv6 are addresses the client
+	// reported: BEP 3 ip=, BEP 7 ipv4= and ipv6= (or BEP 15's IP field);
+	// a zero port means Port. Each is believed only when both IP and the
+	// claim are on campus (see LANConfig.Campus), and then the peer is
+	// stored under it, one entry per address family.
+	ClaimedIP, ClaimedIPv4, ClaimedIPv6 netip.AddrPort
 
 	Event      Event
 	Uploaded   int64

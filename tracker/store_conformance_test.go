@@ -32,6 +32,17 @@ func RunStoreConformance(t *testing.T, newStore func() PeerStore) {
 		{"swarms are separate", storeSwarmsSeparate},
 		{"peer is stored exactly", storeRoundTrip},
 		{"concurrent use", storeConcurrent},
+		{"LAN tiers rank first", storeTiers},
+		{"seeder gets leechers by tier", storeSeederTiers},
+		{"tiers cut at n", storeTierCut},
+		{"every peer of a tier gets a turn", storeTierTurns},
+		{"requester with both families", storeDualStack},
+		{"seedbox is the source of last resort", storeSeedboxLastResort},
+		{"seedbox not forced on seeders", storeSeedboxNotForSeeders},
+		{"large swarm ranks the same", storeLargeSwarm},
+		{"seedbox never handed itself", storeSeedboxSelf},
+		{"counts by network", storeCountNetworks},
+		{"totals", storeTotals},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, newStore()) })
@@ -72,9 +83,10 @@ func mustCounts(t *testing.T, s PeerStore, ih [20]byte) SwarmCounts {
 	return c
 }
 
+// mustAppend asks for n peers for the requester whose only entry is p.
 func mustAppend(t *testing.T, s PeerStore, ih [20]byte, p Peer, n int) []Peer {
 	t.Helper()
-	got, err := s.AppendPeers(context.Background(), ih, p, n, nil)
+	got, err := s.AppendPeers(context.Background(), ih, storeLAN.Requester([]Peer{p}), n, nil)
 	if err != nil {
 		t.Fatalf("AppendPeers: %v", err)
 	}
@@ -202,7 +214,7 @@ func storeLimit(t *testing.T, s PeerStore) {
 		}
 	}
 	dst := []Peer{storePeer(50, false, false)}
-	got, err := s.AppendPeers(context.Background(), ihOne, me, 3, dst)
+	got, err := s.AppendPeers(context.Background(), ihOne, storeLAN.Requester([]Peer{me}), 3, dst)
 	if err != nil || len(got) != 4 || ids(got)[0] != 50 {
 		t.Errorf("AppendPeers onto dst: %v %v, want dst kept plus 3", ids(got), err)
 	}
@@ -275,6 +287,8 @@ func storeSwarmsSeparate(t *testing.T, s PeerStore) {
 func storeRoundTrip(t *testing.T, s PeerStore) {
 	want := []Peer{storePeer(1, true, false), storePeer(2, false, true)}
 	want[0].LastSeen = 123456
+	want[0].Class = ClassCampus | ClassSeedbox | 5
+	want[1].Class = ClassCampus | MaxNetworks
 	mustPut(t, s, ihOne, want...)
 	got := mustAppend(t, s, ihOne, storePeer(3, false, false), 10)
 	slices.SortFunc(got, func(a, b Peer) int { return int(a.Port) - int(b.Port) })
@@ -292,7 +306,7 @@ func storeConcurrent(t *testing.T, s PeerStore) {
 				ih := [][20]byte{ihOne, ihTwo}[i%2]
 				p := storePeer(g*1000+i%20, i%3 == 0, i%5 == 0)
 				_ = s.PutPeer(ctx, ih, p)
-				_, _ = s.AppendPeers(ctx, ih, p, 10, nil)
+				_, _ = s.AppendPeers(ctx, ih, storeLAN.Requester([]Peer{p}), 10, nil)
 				_, _ = s.Counts(ctx, ih)
 				_, _ = s.Snatch(ctx, ih, p.ID)
 				if i%7 == 0 {

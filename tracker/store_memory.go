@@ -67,11 +67,11 @@ func (s *MemoryStore) RemovePeer(_ context.Context, ih [20]byte, p Peer) error {
 }
 
 // AppendPeers implements PeerStore.
-func (s *MemoryStore) AppendPeers(_ context.Context, ih [20]byte, p Peer, n int, dst []Peer) ([]Peer, error) {
+func (s *MemoryStore) AppendPeers(_ context.Context, ih [20]byte, r Requester, n int, dst []Peer) ([]Peer, error) {
 	sh := s.shard(&ih)
 	sh.mu.RLock()
 	if sw := sh.swarms[ih]; sw != nil {
-		dst = sw.appendFor(dst, &p, n)
+		dst = sw.appendFor(dst, &r, n)
 	}
 	sh.mu.RUnlock()
 	return dst, nil
@@ -87,6 +87,36 @@ func (s *MemoryStore) Counts(_ context.Context, ih [20]byte) (SwarmCounts, error
 	}
 	sh.mu.RUnlock()
 	return c, nil
+}
+
+// CountNetworks implements PeerStore.
+func (s *MemoryStore) CountNetworks(_ context.Context, ih [20]byte) (PeersByNetwork, error) {
+	sh := s.shard(&ih)
+	sh.mu.RLock()
+	var c PeersByNetwork
+	if sw := sh.swarms[ih]; sw != nil {
+		sw.countNetworks(&c)
+	}
+	sh.mu.RUnlock()
+	return c, nil
+}
+
+// Totals implements PeerStore. It holds one shard's lock at a time.
+func (s *MemoryStore) Totals(context.Context) (StoreTotals, error) {
+	var t StoreTotals
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.RLock()
+		for _, sw := range sh.swarms {
+			if c := sw.counts(); c.Seeders+c.Leechers > 0 {
+				t.Swarms++
+				t.Seeders += c.Seeders
+				t.Leechers += c.Leechers
+			}
+		}
+		sh.mu.RUnlock()
+	}
+	return t, nil
 }
 
 // Snatch implements PeerStore.

@@ -1,7 +1,5 @@
 package tracker
 
-import "math/rand/v2"
-
 // A swarm's peers are two flat lists, leechers and seeders, plus an index
 // from PeerKey to list and position. Removal swaps the last peer into the
 // hole, so both lists stay dense.
@@ -108,37 +106,13 @@ func (sw *swarm) snatch(peerID [20]byte) bool {
 	return true
 }
 
-// appendFor appends up to n peers for the requester p: seeders first for a
-// leecher, only leechers for a seeder, never a peer with p's ID.
-func (sw *swarm) appendFor(dst []Peer, p *Peer, n int) []Peer {
-	limit := len(dst) + n
-	if !p.Seeder {
-		dst = appendFrom(dst, sw.lists[seeders], &p.ID, limit)
-	}
-	return appendFrom(dst, sw.lists[leechers], &p.ID, limit)
-}
-
-// appendFrom appends peers of list to dst until dst holds limit peers,
-// starting at a random position and wrapping around.
-func appendFrom(dst, list []Peer, self *[20]byte, limit int) []Peer {
-	if len(list) == 0 || len(dst) >= limit {
-		return dst
-	}
-	start := rand.IntN(len(list))
-	dst = appendUntil(dst, list[start:], self, limit)
-	return appendUntil(dst, list[:start], self, limit)
-}
-
-func appendUntil(dst, list []Peer, self *[20]byte, limit int) []Peer {
-	for i := range list {
-		if len(dst) >= limit {
-			break
-		}
-		if list[i].ID != *self {
-			dst = append(dst, list[i])
+// countNetworks adds the swarm's peers to c by named network.
+func (sw *swarm) countNetworks(c *PeersByNetwork) {
+	for _, list := range sw.lists {
+		for i := range list {
+			c[list[i].Class.Network()]++
 		}
 	}
-	return dst
 }
 
 func encodeEntry(list, pos int) uint32 {

@@ -39,6 +39,29 @@ type Options struct {
 	FlushInterval time.Duration
 	// GCInterval is how often Serve drops expired peers; default 1m.
 	GCInterval time.Duration
+	// LAN ranks peers LAN first and decides which claimed addresses
+	// (ip=, ipv4=, ipv6=) are believed; see NewLAN. Nil knows no campus
+	// and no named network: only the requester's own /24 or /64 ranks
+	// first, and no claimed address is believed.
+	LAN *LAN
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For (or
+	// X-Real-IP) names the client of an HTTP request.
+	TrustedProxies []netip.Prefix
+	// AllowedClients are the peer_id prefixes allowed to announce, such as
+	// "-qB", "-TR", "A2-"; empty allows every client.
+	AllowedClients []string
+	// AnnounceRate, when positive, limits each passkey to this many
+	// announces per second on average, with bursts of up to AnnounceBurst
+	// (default 1000): a token bucket per passkey. Zero: no limit. Seedbox
+	// users are never limited.
+	AnnounceRate  float64
+	AnnounceBurst int
+	// EnforceMinInterval makes an announce without event sooner than "min
+	// interval" after the peer's last credited one update no stats: it is
+	// answered as usual (peers, counts) but credits nothing, and its
+	// traffic is credited by the next announce on time. Off, every
+	// announce is credited.
+	EnforceMinInterval bool
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 }
@@ -52,10 +75,20 @@ func (o Options) withDefaults() Options {
 	o.NumWantDefault = min(orDefault(o.NumWantDefault, 50), o.NumWantMax)
 	o.FlushInterval = orDefault(o.FlushInterval, 5*time.Second)
 	o.GCInterval = orDefault(o.GCInterval, time.Minute)
+	o.AnnounceBurst = orDefault(o.AnnounceBurst, 1000)
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
 	return o
+}
+
+// minIntervalSeconds is the min interval the ledger enforces: none unless
+// EnforceMinInterval.
+func minIntervalSeconds(o Options) uint32 {
+	if !o.EnforceMinInterval {
+		return 0
+	}
+	return uint32(halfAtLeastSecond(o.Interval) / time.Second)
 }
 
 // orDefault returns v, or def when v is not positive.
@@ -77,6 +110,12 @@ type Tracker struct {
 	sink   Sink
 	clock  clock
 
+	lan         *LAN
+	clients     clientFilter
+	limiter     *rateLimiter // nil: no limit
+	minInterval uint32       // seconds; see ledger.record
+	metrics     *metrics
+
 	announces sync.Pool // *httpAnnounce
 	scrapes   sync.Pool // *httpScrape
 }
@@ -85,7 +124,16 @@ type Tracker struct {
 // accounting deltas; when nil, no accounting is done.
 func New(opts Options, access *Access, store PeerStore, acct Sink) *Tracker {
 	opts = opts.withDefaults()
-	t := &Tracker{opts: opts, log: opts.Logger, access: access, store: store, sink: acct}
+	t := &Tracker{
+		opts: opts, log: opts.Logger, access: access, store: store, sink: acct, lan: opts.LAN,
+		clients:     clientFilter(opts.AllowedClients),
+		limiter:     newRateLimiter(opts.AnnounceRate, opts.AnnounceBurst),
+		minInterval: minIntervalSeconds(opts),
+		metrics:     newMetrics(),
+	}
+	if t.lan == nil {
+		t.lan = defaultLAN()
+	}
 	if acct != nil {
 		t.ledger = newLedger(opts.PeerTTL)
 	}
@@ -141,6 +189,9 @@ func (t *Tracker) collectGarbage(ctx context.Context) {
 	if t.ledger != nil {
 		t.ledger.expire(cutoff)
 	}
+	if t.limiter != nil {
+		t.limiter.expire(t.clock.now())
+	}
 	t.log.Debug("tracker: expired peers removed", "peers", n)
 }
 
@@ -156,9 +207,13 @@ func (t *Tracker) flush(ctx context.Context) error {
 	}
 	batch := t.ledger.drain()
 	if len(batch) == 0 {
+		t.metrics.flush.lastOK.Store(time.Now().Unix())
 		return nil
 	}
-	if err := t.sink.Flush(ctx, batch); err != nil {
+	start := time.Now()
+	err := t.sink.Flush(ctx, batch)
+	t.metrics.flush.flushed(time.Since(start), len(batch), err, start)
+	if err != nil {
 		t.ledger.restore(batch)
 		return fmt.Errorf("flush %d deltas: %w", len(batch), err)
 	}
@@ -173,4 +228,20 @@ func (t *Tracker) Counts(ih [20]byte) SwarmCounts {
 		t.log.Warn("tracker: swarm counts", "info_hash", fmt.Sprintf("%x", ih), "err", err)
 	}
 	return c
+}
+
+// NetworkCounts returns how many peers of the swarm are on each named
+// network, every configured network present (0 when it has none). It reads
+// the whole swarm: for the portal, not for the announce path. A store error
+// is logged and reported as zero counts.
+func (t *Tracker) NetworkCounts(ih [20]byte) map[string]int {
+	c, err := t.store.CountNetworks(context.Background(), ih)
+	if err != nil {
+		t.log.Warn("tracker: network counts", "info_hash", fmt.Sprintf("%x", ih), "err", err)
+	}
+	out := make(map[string]int, len(t.lan.names))
+	for i, name := range t.lan.names {
+		out[name] = c[i+1]
+	}
+	return out
 }
