@@ -1,0 +1,91 @@
+package e2e
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/anacrolix/torrent/bencode"
+
+	"github.com/seedbed/seedbed/catalog"
+)
+
+// announceOnce sends one HTTP announce and returns its failure reason ("" on
+// success).
+func announceOnce(t *testing.T, base, passkey, infoHashHex string) string {
+	t.Helper()
+	ih := make([]byte, 20)
+	for i := range ih {
+		var b byte
+		for _, c := range infoHashHex[2*i : 2*i+2] {
+			b <<= 4
+			if c >= 'a' {
+				b |= byte(c-'a') + 10
+			} else {
+				b |= byte(c - '0')
+			}
+		}
+		ih[i] = b
+	}
+	q := url.Values{"info_hash": {string(ih)}, "peer_id": {"-XX0001-control-test"}, "port": {"6881"},
+		"uploaded": {"0"}, "downloaded": {"0"}, "left": {"100"}, "compact": {"1"}}
+	resp, err := http.Get(base + "/announce/" + passkey + "?" + q.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	var reply struct {
+		Failure string `bencode:"failure reason"`
+	}
+	if err := bencode.Unmarshal(body, &reply); err != nil {
+		t.Fatalf("announce reply %q: %v", body, err)
+	}
+	return reply.Failure
+}
+
+// TestControlPlaneWithinOneSecond rotates a passkey in the catalog, as the
+// portal or another node would: the running tracker refuses the old key and
+// accepts the new one within a second, with no restart.
+func TestControlPlaneWithinOneSecond(t *testing.T) {
+	n := startNode(t, nodeOptions{})
+	token := n.addUser("erin", false)
+	obj, code := n.upload(token, map[string][]byte{"c.bin": randomBytes(1<<20, 21)}, nil)
+	if code != 201 {
+		t.Fatalf("upload: %d", code)
+	}
+	ctx := context.Background()
+	cat, err := catalog.Open(ctx, catalog.Options{DataDir: filepath.Join(n.dir, "data")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cat.Close()
+	u, err := cat.UserByName(ctx, "erin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The user was created by another process (the CLI): the tracker learns
+	// of it from the catalog's change feed, within a second.
+	waitFor(t, time.Second, "new user's passkey accepted", func() bool {
+		return announceOnce(t, n.url, u.Passkey, obj.InfoHash) == ""
+	})
+	newKey, err := cat.RotatePasskey(ctx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rotated := time.Now()
+	waitFor(t, 3*time.Second, "old passkey refused", func() bool {
+		return strings.Contains(announceOnce(t, n.url, u.Passkey, obj.InfoHash), "passkey")
+	})
+	if d := time.Since(rotated); d > time.Second+200*time.Millisecond {
+		t.Errorf("old passkey still accepted %v after rotation, want within 1 s", d)
+	}
+	if f := announceOnce(t, n.url, newKey, obj.InfoHash); f != "" {
+		t.Errorf("new passkey refused: %q", f)
+	}
+}
