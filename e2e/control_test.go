@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/hex"
 	"io"
 	"net/http"
 	"net/url"
@@ -19,18 +20,9 @@ import (
 // success).
 func announceOnce(t *testing.T, base, passkey, infoHashHex string) string {
 	t.Helper()
-	ih := make([]byte, 20)
-	for i := range ih {
-		var b byte
-		for _, c := range infoHashHex[2*i : 2*i+2] {
-			b <<= 4
-			if c >= 'a' {
-				b |= byte(c-'a') + 10
-			} else {
-				b |= byte(c - '0')
-			}
-		}
-		ih[i] = b
+	ih, err := hex.DecodeString(infoHashHex)
+	if err != nil {
+		t.Fatal(err)
 	}
 	q := url.Values{"info_hash": {string(ih)}, "peer_id": {"-XX0001-control-test"}, "port": {"6881"},
 		"uploaded": {"0"}, "downloaded": {"0"}, "left": {"100"}, "compact": {"1"}}
