@@ -106,14 +106,22 @@ func (t *Tracker) forwardedFor(values []string) (netip.Addr, bool) {
 	return client, client.IsValid()
 }
 
-// parseHop parses one proxy hop: an address, possibly with a port.
+// parseHop parses one proxy hop: an address, possibly with a port. Zoned
+// addresses (fe80::1%eth0) and unspecified ones (::, 0.0.0.0) name no client
+// another host can reach, and a zone could smuggle a comma: both are refused.
 func parseHop(s string) (netip.Addr, bool) {
 	s = strings.TrimSpace(s)
-	if a, err := netip.ParseAddr(s); err == nil {
-		return a.Unmap().WithZone(""), true
+	if strings.IndexByte(s, '%') >= 0 {
+		return netip.Addr{}, false
 	}
-	if ap, err := netip.ParseAddrPort(s); err == nil {
-		return ap.Addr().Unmap().WithZone(""), true
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		ap, perr := netip.ParseAddrPort(s)
+		if perr != nil {
+			return netip.Addr{}, false
+		}
+		a = ap.Addr()
 	}
-	return netip.Addr{}, false
+	a = a.Unmap()
+	return a, !a.IsUnspecified()
 }
