@@ -148,30 +148,45 @@ func sameSizes(a []catalog.File, b []ingest.File) bool {
 }
 
 // place moves the staged content to its final folder and commits the torrent
-// with its replica; if the commit fails, the moved folder is removed.
+// with its replica. The moved folder is ours until the commit succeeds: any
+// failure, a lost race with another node included, removes it again.
 func (p *Publisher) place(ctx context.Context, st *Staged, t *catalog.Torrent) error {
 	final := st.Volume.TorrentDir(t.InfoHash)
-	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
+	if err := p.moveIntoPlace(ctx, st, final, t.InfoHash); err != nil {
 		st.Abort()
-		return fmt.Errorf("prepare %s: %w", final, err)
-	}
-	// A folder already there without a catalog row is a leftover of a crash.
-	if _, err := p.Catalog.TorrentByInfoHash(ctx, t.InfoHash); errors.Is(err, catalog.ErrNotFound) {
-		os.RemoveAll(final)
-	}
-	if err := os.Rename(st.Dir(), final); err != nil {
-		st.Abort()
-		if _, serr := os.Stat(final); serr == nil {
-			return fmt.Errorf("store %s: %w", t.InfoHash, catalog.ErrConflict)
-		}
-		return fmt.Errorf("move upload into place: %w", err)
+		return err
 	}
 	rep := catalog.Replica{VolumeID: st.Volume.ID, VolumeName: st.Volume.Name, Node: p.Node, State: "verified"}
 	if err := p.Catalog.CreateTorrent(ctx, t, rep); err != nil {
-		if !errors.Is(err, catalog.ErrConflict) {
-			os.RemoveAll(final)
-		}
+		os.RemoveAll(final)
 		return fmt.Errorf("register torrent: %w", err)
+	}
+	return nil
+}
+
+// moveIntoPlace renames the staging folder to final. Only when final already
+// exists does it ask the catalog: a folder without a row is a crash leftover
+// and is replaced; one with a row belongs to a registered torrent.
+func (p *Publisher) moveIntoPlace(ctx context.Context, st *Staged, final, infoHash string) error {
+	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
+		return fmt.Errorf("prepare %s: %w", final, err)
+	}
+	err := os.Rename(st.Dir(), final)
+	if err == nil {
+		return nil
+	}
+	if _, serr := os.Stat(final); serr != nil {
+		return fmt.Errorf("move upload into place: %w", err)
+	}
+	if _, gerr := p.Catalog.TorrentByInfoHash(ctx, infoHash); !errors.Is(gerr, catalog.ErrNotFound) {
+		return fmt.Errorf("store %s: %w", infoHash, catalog.ErrConflict)
+	}
+	p.Logger.Warn("replacing content left by an interrupted upload", "dir", final)
+	if err := os.RemoveAll(final); err != nil {
+		return fmt.Errorf("remove leftover %s: %w", final, err)
+	}
+	if err := os.Rename(st.Dir(), final); err != nil {
+		return fmt.Errorf("move upload into place: %w", err)
 	}
 	return nil
 }

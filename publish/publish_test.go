@@ -181,3 +181,23 @@ func TestSweepRemovesLeftovers(t *testing.T) {
 		t.Errorf("sweep removed a registered torrent: %v", err)
 	}
 }
+
+// TestLeftoverAtFinalPathIsReplaced: a crash between the move and the commit
+// left a folder at the final path with no catalog row; the next upload of
+// that content replaces it and registers cleanly.
+func TestLeftoverAtFinalPathIsReplaced(t *testing.T) {
+	data := randBytes(70_000, 9)
+	probe := newFixture(t).publish(t, file{"x.bin", data})
+	f := newFixture(t)
+	final := f.vol.TorrentDir(probe.Torrent.InfoHash)
+	os.MkdirAll(final, 0o755)
+	os.WriteFile(filepath.Join(final, "x.bin"), []byte("half-written junk"), 0o644)
+	out := f.publish(t, file{"x.bin", data})
+	if out.Duplicate || out.Torrent.InfoHash != probe.Torrent.InfoHash {
+		t.Fatalf("got %+v", out)
+	}
+	got, err := os.ReadFile(filepath.Join(final, "x.bin"))
+	if err != nil || !bytes.Equal(got, data) {
+		t.Errorf("content at the final path is not the upload: %v", err)
+	}
+}
