@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"os"
+	"strings"
 	"testing"
 )
 
@@ -17,6 +19,12 @@ func TestRestartKeepsSeeding(t *testing.T) {
 	}
 	n.stop()
 	n.start()
+	// The first-admin hint is printed once: on the first start, with no
+	// accounts, and not after one exists.
+	log, _ := os.ReadFile(n.logFile)
+	if c := strings.Count(string(log), "user add NAME --admin"); c != 1 {
+		t.Errorf("first-admin hint printed %d times over two starts, want 1", c)
+	}
 	torrent, code := n.get(token, n.url+"/torrents/"+obj.InfoHash+".torrent")
 	if code != 200 {
 		t.Fatalf(".torrent after restart: %d", code)
