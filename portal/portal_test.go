@@ -257,7 +257,17 @@ func TestDuplicateAndDedupeQuery(t *testing.T) {
 	if code != 200 || !dup.Duplicate || dup.InfoHash != first.InfoHash {
 		t.Fatalf("duplicate: %d %+v", code, dup)
 	}
-	_, b := h.do(t, "GET", fmt.Sprintf("/api/v1/dedupe?size=%d&md5_10m=%s", first.Size, first.MD510M), h.token, nil, nil)
+	resp, b := h.do(t, "GET", "/api/v1/torrents", h.token, nil, nil)
+	var list struct {
+		Torrents []TorrentObject
+		Total    int
+	}
+	json.Unmarshal(b, &list)
+	if resp.StatusCode != 200 || list.Total != 1 || len(list.Torrents) != 1 ||
+		!strings.Contains(list.Torrents[0].Magnet, "xt=urn:btih:"+first.InfoHash) {
+		t.Fatalf("list for a signed-in user: %d %s", resp.StatusCode, b)
+	}
+	_, b = h.do(t, "GET", fmt.Sprintf("/api/v1/dedupe?size=%d&md5_10m=%s", first.Size, first.MD510M), h.token, nil, nil)
 	var r struct {
 		Match   bool
 		Torrent TorrentObject

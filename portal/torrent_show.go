@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -88,14 +89,17 @@ func (a *App) metaInfo(t *catalog.Torrent, u *catalog.User) *metainfo.MetaInfo {
 	}
 }
 
+// magnet is t's magnet link for u: infohash, name, u's announce URL and web
+// seed. It needs no info dict, so list rows (which carry none) get one too.
 func (a *App) magnet(t *catalog.Torrent, u *catalog.User) (string, error) {
-	mi := a.metaInfo(t, u)
-	info, err := mi.UnmarshalInfo()
-	if err != nil {
-		return "", fmt.Errorf("torrent %s: %w", t.InfoHash, err)
+	var ih metainfo.Hash
+	if err := ih.FromHexString(t.InfoHash); err != nil {
+		return "", fmt.Errorf("torrent %q: %w", t.InfoHash, err)
 	}
-	ih := mi.HashInfoBytes()
-	return mi.Magnet(&ih, &info).String(), nil
+	mi := a.metaInfo(t, u)
+	m := metainfo.Magnet{InfoHash: ih, DisplayName: t.Name, Trackers: []string{mi.Announce},
+		Params: url.Values{"ws": mi.UrlList}}
+	return m.String(), nil
 }
 
 // torrentFile serves GET /torrents/<infohash>.torrent to a signed-in user, a
