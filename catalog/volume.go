@@ -46,7 +46,6 @@ type Replica struct {
 type Placement struct {
 	TorrentID  uint64
 	InfoHash   string
-	InfoBytes  []byte
 	VolumeName string
 	VolumeID   uint64
 }
@@ -174,7 +173,7 @@ func (c *Catalog) DeleteReplica(ctx context.Context, torrentID, volumeID uint64)
 // verified replica on that node, by torrent id.
 func (c *Catalog) PlacementsOnNode(ctx context.Context, node string) ([]Placement, error) {
 	var rows []Placement
-	err := c.read(ctx).Raw(`SELECT t.id AS torrent_id, t.info_hash, t.info_bytes, v.name AS volume_name, v.id AS volume_id
+	err := c.read(ctx).Raw(`SELECT t.id AS torrent_id, t.info_hash, v.name AS volume_name, v.id AS volume_id
 FROM replicas r
 JOIN torrents t ON t.id = r.torrent_id
 JOIN volumes v ON v.id = r.volume_id
@@ -184,4 +183,19 @@ ORDER BY t.id, v.id`, node, ReplicaVerified, string(StateActive)).Scan(&rows).Er
 		return nil, dbErr(fmt.Sprintf("placements on node %q", node), err)
 	}
 	return rows, nil
+}
+
+// InfoBytes returns a torrent's bencoded info dict. PlacementsOnNode leaves
+// it out, since a seeder polls that list and needs the dict only once per
+// torrent.
+func (c *Catalog) InfoBytes(ctx context.Context, infoHash string) ([]byte, error) {
+	var row struct{ InfoBytes []byte }
+	res := c.read(ctx).Raw(`SELECT info_bytes FROM torrents WHERE info_hash = ?`, infoHash).Scan(&row)
+	if res.Error != nil {
+		return nil, dbErr("info bytes of "+infoHash, res.Error)
+	}
+	if res.RowsAffected == 0 || len(row.InfoBytes) == 0 {
+		return nil, fmt.Errorf("info bytes of %s: %w", infoHash, ErrNotFound)
+	}
+	return row.InfoBytes, nil
 }

@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -62,17 +63,23 @@ func TestVolumesAndPlacements(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := []Placement{
-			{TorrentID: a.ID, InfoHash: a.InfoHash, InfoBytes: a.InfoBytes, VolumeName: "v1", VolumeID: v1.ID},
-			{TorrentID: cc.ID, InfoHash: cc.InfoHash, InfoBytes: cc.InfoBytes, VolumeName: "v1", VolumeID: v1.ID},
+			{TorrentID: a.ID, InfoHash: a.InfoHash, VolumeName: "v1", VolumeID: v1.ID},
+			{TorrentID: cc.ID, InfoHash: cc.InfoHash, VolumeName: "v1", VolumeID: v1.ID},
 		}
 		if len(got) != len(want) {
 			t.Fatalf("PlacementsOnNode(n1) = %+v, want %+v", got, want)
 		}
 		for i := range want {
 			if got[i].TorrentID != want[i].TorrentID || got[i].InfoHash != want[i].InfoHash ||
-				string(got[i].InfoBytes) != string(want[i].InfoBytes) || got[i].VolumeName != want[i].VolumeName || got[i].VolumeID != want[i].VolumeID {
+				got[i].VolumeName != want[i].VolumeName || got[i].VolumeID != want[i].VolumeID {
 				t.Fatalf("PlacementsOnNode(n1)[%d] = %+v, want %+v", i, got[i], want[i])
 			}
+		}
+		if b, err := c.InfoBytes(ctx, a.InfoHash); err != nil || string(b) != string(a.InfoBytes) {
+			t.Fatalf("InfoBytes = %q, %v", b, err)
+		}
+		if _, err := c.InfoBytes(ctx, strings.Repeat("ab", 20)); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("InfoBytes(unknown) = %v, want ErrNotFound", err)
 		}
 		if err := c.DeleteReplica(ctx, cc.ID, v1.ID); err != nil {
 			t.Fatal(err)

@@ -183,7 +183,7 @@ func (n *Node) Serve(ctx context.Context) error {
 		g.Go(func() error { return serveUDP(ctx, n.Tracker, udp) })
 	}
 	if n.Seeder != nil {
-		g.Go(func() error { return n.Seeder.Serve(ctx, n.seedList, 5*time.Second) })
+		g.Go(func() error { return n.Seeder.Serve(ctx, n.seedList, n.Catalog.InfoBytes, 5*time.Second) })
 		g.Go(func() error { return n.introduceLeechers(ctx) })
 	}
 	if n.Publisher != nil {
@@ -285,7 +285,7 @@ func (n *Node) seedList(ctx context.Context) ([]seedbox.Item, error) {
 	}
 	items := make([]seedbox.Item, 0, len(ps))
 	for _, p := range ps {
-		items = append(items, seedbox.Item{InfoHash: p.InfoHash, InfoBytes: p.InfoBytes, Volume: p.VolumeName})
+		items = append(items, seedbox.Item{InfoHash: p.InfoHash, Volume: p.VolumeName})
 	}
 	return items, nil
 }

@@ -21,9 +21,12 @@ import (
 // Item is one torrent the seedbox should seed from one volume.
 type Item struct {
 	InfoHash  string // 40 lowercase hex
-	InfoBytes []byte
+	InfoBytes []byte // nil: Sync loads it when the torrent is first added
 	Volume    string
 }
+
+// InfoLoader returns the bencoded info dict of a torrent.
+type InfoLoader func(ctx context.Context, infoHash string) ([]byte, error)
 
 // Options configure the seeding client.
 type Options struct {
@@ -246,13 +249,25 @@ func (s *Seeder) Count() int {
 	return len(s.torrents)
 }
 
-// Sync makes the client seed exactly want: it adds what is missing (verifying
-// it) and drops what is no longer wanted.
-func (s *Seeder) Sync(want []Item) error {
+// Sync makes the client seed exactly want: it adds what is missing (loading
+// its info dict with info when the item has none, and verifying its data)
+// and drops what is no longer wanted.
+func (s *Seeder) Sync(ctx context.Context, want []Item, info InfoLoader) error {
 	keep := make(map[string]bool, len(want))
 	var errs []error
 	for _, it := range want {
 		keep[it.InfoHash] = true
+		if seeding, _ := s.Status(it.InfoHash); seeding {
+			continue
+		}
+		if it.InfoBytes == nil {
+			b, err := info(ctx, it.InfoHash)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			it.InfoBytes = b
+		}
 		if err := s.Seed(it, false); err != nil {
 			errs = append(errs, err)
 		}
@@ -272,7 +287,8 @@ func (s *Seeder) Sync(want []Item) error {
 }
 
 // Serve keeps the client in step with source until ctx ends, then closes it.
-func (s *Seeder) Serve(ctx context.Context, source func(context.Context) ([]Item, error), every time.Duration) error {
+// source lists what to seed without info dicts; info loads one when needed.
+func (s *Seeder) Serve(ctx context.Context, source func(context.Context) ([]Item, error), info InfoLoader, every time.Duration) error {
 	defer s.Close()
 	tick := time.NewTicker(every)
 	defer tick.Stop()
@@ -281,7 +297,7 @@ func (s *Seeder) Serve(ctx context.Context, source func(context.Context) ([]Item
 			if ctx.Err() == nil {
 				s.log.Warn("list torrents to seed", "err", err)
 			}
-		} else if err := s.Sync(items); err != nil {
+		} else if err := s.Sync(ctx, items, info); err != nil {
 			s.log.Warn("seed torrents", "err", err)
 		}
 		select {
