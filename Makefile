@@ -51,7 +51,7 @@ lint:
 # Benchmarks and side-by-side comparisons behind docs/performance.md.
 bench: build
 	$(GO) test -tags $(TAGS) -run='^$$' -bench=. -benchmem -count=5 ./ingest ./tracker ./portal
-	SEEDBED_BENCH=1 $(GO) test -tags $(TAGS) -run='^TestBench' -v -timeout 60m ./bench
+	SEEDBED_BENCH=1 $(GO) test -tags $(TAGS) -run='^TestBench' -v -timeout 60m ./e2e
 
 clean:
 	rm -rf bin
