@@ -81,3 +81,40 @@ func TestControlPlaneWithinOneSecond(t *testing.T) {
 		t.Errorf("new passkey refused: %q", f)
 	}
 }
+
+// TestDisabledUserRefusedWithinOneSecond: an admin disables a user in the
+// catalog; the running tracker refuses the user's announces within a second
+// and accepts them again once the user is enabled.
+func TestDisabledUserRefusedWithinOneSecond(t *testing.T) {
+	n := startNode(t, nodeOptions{})
+	token := n.addUser("frank", false)
+	obj, code := n.upload(token, map[string][]byte{"d.bin": randomBytes(1<<16, 22)}, nil)
+	if code != 201 {
+		t.Fatalf("upload: %d", code)
+	}
+	ctx := context.Background()
+	cat := openCatalog(t, n)
+	u, err := cat.UserByName(ctx, "frank")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 3*time.Second, "passkey accepted", func() bool {
+		return announceOnce(t, n.url, u.Passkey, obj.InfoHash) == ""
+	})
+	if err := cat.SetDisabled(ctx, u.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	disabled := time.Now()
+	waitFor(t, 3*time.Second, "disabled user refused", func() bool {
+		return strings.Contains(announceOnce(t, n.url, u.Passkey, obj.InfoHash), "disabled")
+	})
+	if d := time.Since(disabled); d > time.Second+200*time.Millisecond {
+		t.Errorf("disabled user still accepted %v later, want within 1 s", d)
+	}
+	if err := cat.SetDisabled(ctx, u.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 3*time.Second, "enabled user accepted again", func() bool {
+		return announceOnce(t, n.url, u.Passkey, obj.InfoHash) == ""
+	})
+}

@@ -20,12 +20,13 @@ import (
 	"time"
 )
 
-// node is one running `seedbed serve` process.
+// node is one running `seedbed serve` process (or one part alone).
 type node struct {
 	t       *testing.T
 	dir     string
 	url     string
 	env     []string
+	part    string // the subcommand: serve, tracker, portal or seedbox
 	cmd     *exec.Cmd
 	logFile string
 }
@@ -33,6 +34,7 @@ type node struct {
 type nodeOptions struct {
 	databaseURL string
 	extraEnv    []string
+	part        string // default "serve"
 }
 
 // freePort returns a TCP port free on ip right now.
@@ -51,7 +53,10 @@ func startNode(t *testing.T, o nodeOptions) *node {
 	t.Helper()
 	dir := t.TempDir()
 	httpAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t, "127.0.0.1"))
-	n := &node{t: t, dir: dir, url: "http://" + httpAddr, logFile: filepath.Join(dir, "seedbed.log")}
+	n := &node{t: t, dir: dir, url: "http://" + httpAddr, part: o.part, logFile: filepath.Join(dir, "seedbed.log")}
+	if n.part == "" {
+		n.part = "serve"
+	}
 	n.env = append(os.Environ(),
 		"SEEDBED_DATA_DIR="+filepath.Join(dir, "data"),
 		"SEEDBED_HTTP_ADDR="+httpAddr,
@@ -72,7 +77,7 @@ func (n *node) start() {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n.cmd = exec.Command(binary, "serve")
+	n.cmd = exec.Command(binary, n.part)
 	n.cmd.Env, n.cmd.Stdout, n.cmd.Stderr = n.env, log, log
 	if err := n.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -47,13 +48,14 @@ type Node struct {
 
 	accessSince time.Time
 	leechers    chan newLeecher
+	reap        chan struct{} // wakes reapDeleted
 }
 
 // New opens the catalog and builds the selected parts. Listening starts in
 // Serve.
 func New(ctx context.Context, cfg config.Config, parts Parts, log *slog.Logger, version string) (*Node, error) {
 	n := &Node{cfg: cfg, parts: parts, log: log, version: version, Access: tracker.NewAccess(),
-		leechers: make(chan newLeecher, 1024)}
+		leechers: make(chan newLeecher, 1024), reap: make(chan struct{}, 1)}
 	cat, err := catalog.Open(ctx, catalog.Options{URL: cfg.Database.URL, DataDir: cfg.DataDir, Logger: log})
 	if err != nil {
 		return nil, err
@@ -138,7 +140,7 @@ func (n *Node) buildPortal() error {
 		Catalog: n.Catalog, Publisher: n.Publisher, Volumes: n.Volumes, Passkeys: passkeys{n.Access},
 		Node: n.cfg.Seedbox.Node, PublicURL: n.cfg.PublicURL, SessionTTL: n.cfg.Portal.SessionTTL.D(),
 		MaxUploadSize: int64(n.cfg.Portal.MaxUploadSize), TrustedProxies: proxies,
-		Version: n.version, Logger: n.log,
+		Version: n.version, Logger: n.log, Deleted: n.torrentDeleted,
 	}
 	if n.Tracker != nil {
 		opts.Swarms = n.Tracker
@@ -185,6 +187,7 @@ func (n *Node) Serve(ctx context.Context) error {
 	if n.Seeder != nil {
 		g.Go(func() error { return n.Seeder.Serve(ctx, n.seedList, n.Catalog.InfoBytes, 5*time.Second) })
 		g.Go(func() error { return n.introduceLeechers(ctx) })
+		g.Go(func() error { return n.reapDeleted(ctx) })
 	}
 	if n.Publisher != nil {
 		if removed, err := n.Publisher.Sweep(ctx, 10*time.Minute); err != nil {
@@ -245,8 +248,22 @@ func (n *Node) handler() http.Handler {
 	}
 	if n.Portal != nil {
 		mux.Handle("/", n.Portal)
+	} else {
+		mux.HandleFunc("GET /healthz", n.healthz)
 	}
 	return mux
+}
+
+// healthz answers liveness for a node without the portal (which has its
+// own): ok while the catalog answers.
+func (n *Node) healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	if err := n.Catalog.Ping(r.Context()); err != nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, `{"status":"catalog unreachable"}`)
+		return
+	}
+	io.WriteString(w, `{"status":"ok"}`)
 }
 
 // newLeecher is a leecher that just started, for the local seedbox.

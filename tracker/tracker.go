@@ -28,7 +28,7 @@ type Options struct {
 	// the announce path: it must not block.
 	OnLeecher func(ih [20]byte, addr netip.AddrPort)
 	// PeerTTL drops a peer that has not announced for this long; default
-	// 2*Interval + 1m.
+	// 2*Interval plus one more Interval or a minute, whichever is less.
 	PeerTTL time.Duration
 	// NumWantDefault is the number of peers for a request without numwant
 	// (default 50); NumWantMax caps numwant (default 200).
@@ -37,7 +37,8 @@ type Options struct {
 	// FlushInterval is how often Serve hands accounting deltas to the Sink;
 	// default 5s.
 	FlushInterval time.Duration
-	// GCInterval is how often Serve drops expired peers; default 1m.
+	// GCInterval is how often Serve drops expired peers; default a quarter
+	// of PeerTTL, between 1s and 1m.
 	GCInterval time.Duration
 	// LAN ranks peers LAN first and decides which claimed addresses
 	// (ip=, ipv4=, ipv6=) are believed; see NewLAN. Nil knows no campus
@@ -70,11 +71,11 @@ func (o Options) withDefaults() Options {
 	o.Interval = orDefault(o.Interval, 30*time.Minute)
 	o.SeedboxInterval = orDefault(o.SeedboxInterval, 5*time.Second)
 	o.SeedboxIdleInterval = min(orDefault(o.SeedboxIdleInterval, time.Minute), o.Interval)
-	o.PeerTTL = orDefault(o.PeerTTL, 2*o.Interval+time.Minute)
+	o.PeerTTL = orDefault(o.PeerTTL, 2*o.Interval+min(time.Minute, o.Interval))
 	o.NumWantMax = orDefault(o.NumWantMax, 200)
 	o.NumWantDefault = min(orDefault(o.NumWantDefault, 50), o.NumWantMax)
 	o.FlushInterval = orDefault(o.FlushInterval, 5*time.Second)
-	o.GCInterval = orDefault(o.GCInterval, time.Minute)
+	o.GCInterval = orDefault(o.GCInterval, min(time.Minute, max(o.PeerTTL/4, time.Second)))
 	o.AnnounceBurst = orDefault(o.AnnounceBurst, 1000)
 	if o.Logger == nil {
 		o.Logger = slog.Default()

@@ -38,8 +38,15 @@ func TestOptionsDefaults(t *testing.T) {
 		o.NumWantMax != 200 || o.NumWantDefault != 200 || o.Logger == nil {
 		t.Errorf("defaults %+v", o)
 	}
+	if o.GCInterval != time.Minute {
+		t.Errorf("GCInterval %v, want 1m", o.GCInterval)
+	}
 	if o := (Options{Interval: time.Minute}).withDefaults(); o.PeerTTL != 3*time.Minute {
 		t.Errorf("PeerTTL %v, want 2*Interval+1m", o.PeerTTL)
+	}
+	// Short test intervals expire stale peers quickly.
+	if o := (Options{Interval: 5 * time.Second}).withDefaults(); o.PeerTTL != 15*time.Second || o.GCInterval != 3750*time.Millisecond {
+		t.Errorf("PeerTTL %v GCInterval %v, want 15s and 3.75s", o.PeerTTL, o.GCInterval)
 	}
 }
 
