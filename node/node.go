@@ -48,14 +48,13 @@ type Node struct {
 
 	accessSince time.Time
 	leechers    chan newLeecher
-	reap        chan struct{} // wakes reapDeleted
 }
 
 // New opens the catalog and builds the selected parts. Listening starts in
 // Serve.
 func New(ctx context.Context, cfg config.Config, parts Parts, log *slog.Logger, version string) (*Node, error) {
 	n := &Node{cfg: cfg, parts: parts, log: log, version: version, Access: tracker.NewAccess(),
-		leechers: make(chan newLeecher, 1024), reap: make(chan struct{}, 1)}
+		leechers: make(chan newLeecher, 1024)}
 	cat, err := catalog.Open(ctx, catalog.Options{URL: cfg.Database.URL, DataDir: cfg.DataDir, Logger: log})
 	if err != nil {
 		return nil, err
@@ -140,7 +139,7 @@ func (n *Node) buildPortal() error {
 		Catalog: n.Catalog, Publisher: n.Publisher, Volumes: n.Volumes, Passkeys: passkeys{n.Access},
 		Node: n.cfg.Seedbox.Node, PublicURL: n.cfg.PublicURL, SessionTTL: n.cfg.Portal.SessionTTL.D(),
 		MaxUploadSize: int64(n.cfg.Portal.MaxUploadSize), TrustedProxies: proxies,
-		Version: n.version, Logger: n.log, Deleted: n.torrentDeleted,
+		Version: n.version, Logger: n.log,
 	}
 	if n.Tracker != nil {
 		opts.Swarms = n.Tracker
@@ -187,7 +186,6 @@ func (n *Node) Serve(ctx context.Context) error {
 	if n.Seeder != nil {
 		g.Go(func() error { return n.Seeder.Serve(ctx, n.seedList, n.Catalog.InfoBytes, 5*time.Second) })
 		g.Go(func() error { return n.introduceLeechers(ctx) })
-		g.Go(func() error { return n.reapDeleted(ctx) })
 	}
 	if n.Publisher != nil {
 		if removed, err := n.Publisher.Sweep(ctx, 10*time.Minute); err != nil {
