@@ -187,6 +187,9 @@ func (n *Node) Serve(ctx context.Context) error {
 		g.Go(func() error { return n.Seeder.Serve(ctx, n.seedList, n.Catalog.InfoBytes, 5*time.Second) })
 		g.Go(func() error { return n.introduceLeechers(ctx) })
 	}
+	if n.Portal != nil {
+		g.Go(func() error { return n.sweepSessions(ctx) })
+	}
 	if n.Publisher != nil {
 		if removed, err := n.Publisher.Sweep(ctx, 10*time.Minute); err != nil {
 			n.log.Warn("sweep leftovers", "err", err)
