@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/binary"
+	"hash/maphash"
 	"slices"
 	"sync"
 	"time"
@@ -23,6 +24,10 @@ type StatDelta struct {
 	// Completed is a snatch: a first event=completed of one of the user's
 	// peers on this torrent.
 	Completed bool
+	// Leeching is true when one of the user's peers announced as a leecher
+	// (left > 0, not stopped): the torrent is wanted, whatever the traffic
+	// (retention counts it as activity).
+	Leeching bool
 }
 
 // Sink receives the accounting deltas, aggregated per (user, torrent), every
@@ -39,22 +44,34 @@ const ledgerShards = 64
 // of each peer's last announce as a baseline and credits only what grew since.
 // Counters that go down mean the client restarted: a new baseline, no credit.
 // Deltas are aggregated per (user, infohash) until drained.
+//
+// Baselines are the ledger's bulk: one per peer. They are keyed by a 64-bit
+// keyed hash of (user, infohash, peer_id) rather than by the 48 bytes
+// themselves, and kept in a compact table (see baselineTable): about 40
+// bytes per peer where a map by the full key took 125. The key of the hash is random per ledger, so nobody can make two
+// peers collide on purpose; by chance, among a million peers, two collide
+// with a probability of about 3e-8, and then two peers merely share one
+// baseline (a mis-credited announce or a "restart" without credit).
 type ledger struct {
 	ttl    uint32 // seconds; caps SeedingSeconds of one announce gap
+	seed   maphash.Seed
 	shards [ledgerShards]ledgerShard
 	batch  []StatDelta // reused by drain; only Serve's goroutine drains
 }
 
 type ledgerShard struct {
 	mu      sync.Mutex
-	base    map[baselineKey]baseline
+	base    baselineTable // by baselineKey
 	pending map[deltaKey]StatDelta
 }
 
-type baselineKey struct {
-	user   uint64
-	ih     [20]byte
-	peerID [20]byte
+// baselineKey hashes (user, infohash, peer_id) with the ledger's seed.
+func (l *ledger) baselineKey(user uint64, req *AnnounceRequest) uint64 {
+	var b [48]byte
+	binary.LittleEndian.PutUint64(b[:8], user)
+	copy(b[8:28], req.InfoHash[:])
+	copy(b[28:], req.PeerID[:])
+	return maphash.Bytes(l.seed, b[:])
 }
 
 type baseline struct {
@@ -69,9 +86,8 @@ type deltaKey struct {
 }
 
 func newLedger(ttl time.Duration) *ledger {
-	l := &ledger{ttl: uint32(ttl / time.Second)}
+	l := &ledger{ttl: uint32(ttl / time.Second), seed: maphash.MakeSeed()}
 	for i := range l.shards {
-		l.shards[i].base = make(map[baselineKey]baseline)
 		l.shards[i].pending = make(map[deltaKey]StatDelta)
 	}
 	return l
@@ -91,14 +107,19 @@ func (l *ledger) shard(ih *[20]byte) *ledgerShard {
 // hammering the tracker earns nothing by it. record reports such an early
 // announce.
 func (l *ledger) record(u User, torrentID uint64, req *AnnounceRequest, snatched bool, now, minInterval uint32) (early bool) {
+	var key uint64
+	if !u.Seedbox {
+		key = l.baselineKey(u.ID, req)
+	}
 	sh := l.shard(&req.InfoHash)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	var d StatDelta
 	if !u.Seedbox {
-		d, early = sh.advance(u, req, now, l.ttl, minInterval)
+		d, early = sh.advance(key, req, now, l.ttl, minInterval)
 	}
 	d.Completed = snatched
+	d.Leeching = !u.Seedbox && req.Left > 0 && req.Event != EventStopped
 	if d == (StatDelta{}) {
 		return early
 	}
@@ -112,24 +133,24 @@ func (l *ledger) record(u User, torrentID uint64, req *AnnounceRequest, snatched
 // and leaves the baseline. A peer's first announce only sets the baseline:
 // what it reports may already have been credited before a tracker restart.
 // A stopped peer's baseline is dropped.
-func (sh *ledgerShard) advance(u User, req *AnnounceRequest, now, ttl, minInterval uint32) (StatDelta, bool) {
-	k := baselineKey{user: u.ID, ih: req.InfoHash, peerID: req.PeerID}
-	prev, known := sh.base[k]
+func (sh *ledgerShard) advance(k uint64, req *AnnounceRequest, now, ttl, minInterval uint32) (StatDelta, bool) {
+	prev, known := sh.base.get(k)
 	if known && req.Event == EventNone && now < prev.seen+minInterval {
 		return StatDelta{}, true
 	}
 	if req.Event == EventStopped {
-		delete(sh.base, k)
+		sh.base.delete(k)
 	} else {
-		sh.base[k] = baseline{req.Uploaded, req.Downloaded, now, req.Left == 0}
+		sh.base.put(k, baseline{req.Uploaded, req.Downloaded, now, req.Left == 0})
 	}
 	if !known {
 		return StatDelta{}, false
 	}
 	var d StatDelta
-	if req.Uploaded >= prev.uploaded && req.Downloaded >= prev.downloaded {
-		d.Uploaded = req.Uploaded - prev.uploaded
-		d.Downloaded = req.Downloaded - prev.downloaded
+	up, down := min(req.Uploaded, baselineMaxUp), min(req.Downloaded, baselineMaxDown)
+	if up >= prev.uploaded && down >= prev.downloaded {
+		d.Uploaded = up - prev.uploaded
+		d.Downloaded = down - prev.downloaded
 	}
 	if prev.seeder && now > prev.seen {
 		d.SeedingSeconds = int64(min(now-prev.seen, ttl))
@@ -149,6 +170,7 @@ func (sh *ledgerShard) add(d StatDelta) {
 	p.Downloaded += d.Downloaded
 	p.SeedingSeconds += d.SeedingSeconds
 	p.Completed = p.Completed || d.Completed
+	p.Leeching = p.Leeching || d.Leeching
 	sh.pending[k] = p
 }
 
@@ -187,11 +209,7 @@ func (l *ledger) expire(cutoff uint32) {
 	for i := range l.shards {
 		sh := &l.shards[i]
 		sh.mu.Lock()
-		for k, b := range sh.base {
-			if b.seen < cutoff {
-				delete(sh.base, k)
-			}
-		}
+		sh.base.removeIf(func(b baseline) bool { return b.seen < cutoff })
 		sh.mu.Unlock()
 	}
 }

@@ -7,13 +7,44 @@ import (
 	"time"
 )
 
-// flushed flushes the tracker and returns what the sink got.
+// flushed flushes the tracker and returns the credits the sink got: the
+// Leeching flags are left out (see flushedRaw), and deltas with nothing
+// else in them dropped.
 func (h *harness) flushed(t *testing.T) []StatDelta {
+	t.Helper()
+	var out []StatDelta
+	for _, d := range h.flushedRaw(t) {
+		d.Leeching = false
+		if d.Uploaded != 0 || d.Downloaded != 0 || d.SeedingSeconds != 0 || d.Completed {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// flushedRaw flushes the tracker and returns what the sink got.
+func (h *harness) flushedRaw(t *testing.T) []StatDelta {
 	t.Helper()
 	if err := h.tr.flush(t.Context()); err != nil {
 		t.Fatalf("flush: %v", err)
 	}
 	return h.sink.take()
+}
+
+// TestLeechingIsReported: a leecher's announce is reported as activity even
+// when it credits no traffic; a seeder's and a stopped peer's are not.
+func TestLeechingIsReported(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.announce(t, ann{peer: 1, left: 10, event: "started"})
+	want := []StatDelta{{UserID: userAlice, TorrentID: torrentOne, InfoHash: ihOne, Leeching: true}}
+	if d := h.flushedRaw(t); !slices.Equal(d, want) {
+		t.Errorf("leecher's first announce: %+v, want %+v", d, want)
+	}
+	h.announce(t, ann{peer: 2, left: 0, event: "started"})
+	h.announce(t, ann{peer: 1, left: 10, event: "stopped"})
+	if d := h.flushedRaw(t); len(d) != 0 {
+		t.Errorf("seeder and stopped leecher reported %+v", d)
+	}
 }
 
 func TestAccountingCreditsDeltas(t *testing.T) {

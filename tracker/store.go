@@ -22,7 +22,7 @@ type StoreTotals struct {
 
 // PeerStore keeps the swarms. The memory store serves one node; a Redis store
 // lets several nodes answer the same announces. Every implementation must
-// pass RunStoreConformance (store_conformance_test.go). Times are Unix
+// pass storetest.Run (package tracker/storetest). Times are Unix
 // seconds (Peer.LastSeen), handed in by the tracker's cached clock, so stores
 // never read a clock themselves. A peer's Class is computed by the tracker
 // and kept as it is.

@@ -1,18 +1,24 @@
 package tracker
 
-// A swarm's peers are two flat lists, leechers and seeders, plus an index
-// from PeerKey to list and position. Removal swaps the last peer into the
-// hole, so both lists stay dense.
+// A swarm's peers are two flat lists, leechers and seeders. Removal swaps
+// the last peer into the hole, so both lists stay dense. A large swarm also
+// has an index from PeerKey to list and position; a small one (most of
+// them) is searched by a scan of its lists, which is as fast for a few dozen
+// peers and saves an index's ~50 bytes per peer.
 const (
 	leechers = 0
 	seeders  = 1
 
 	seederBit = 1 << 31 // in an index entry: the peer is in the seeders list
+
+	// indexAbove is the swarm size above which the index is built; it is
+	// dropped again when the swarm shrinks to indexAbove/2.
+	indexAbove = 32
 )
 
 type swarm struct {
 	lists    [2][]Peer
-	index    map[PeerKey]uint32
+	index    map[PeerKey]uint32 // nil while the swarm is small
 	snatched map[[20]byte]struct{}
 }
 
@@ -38,12 +44,8 @@ func (sw *swarm) counts() SwarmCounts {
 // put adds p or refreshes the peer with its key, moving it between the lists
 // when it became a seeder (or, rarely, a leecher again).
 func (sw *swarm) put(p Peer) {
-	if sw.index == nil {
-		sw.index = make(map[PeerKey]uint32)
-	}
 	key := p.Key()
-	if e, ok := sw.index[key]; ok {
-		list, pos := decodeEntry(e)
+	if list, pos, ok := sw.find(&key); ok {
 		if list == listOf(p.Seeder) {
 			sw.lists[list][pos] = p
 			return
@@ -51,13 +53,57 @@ func (sw *swarm) put(p Peer) {
 		sw.removeAt(list, pos)
 	}
 	list := listOf(p.Seeder)
-	sw.index[key] = encodeEntry(list, len(sw.lists[list]))
-	sw.lists[list] = append(sw.lists[list], p)
+	if sw.index != nil {
+		sw.index[key] = encodeEntry(list, len(sw.lists[list]))
+	}
+	sw.lists[list] = appendPeer(sw.lists[list], p)
+	if sw.index == nil && sw.len() > indexAbove {
+		sw.buildIndex()
+	}
+}
+
+// appendPeer appends p to l, growing l by a quarter (append would double
+// it): most swarms are small and stay the size they grew to, so doubling
+// would leave a third of their room unused.
+func appendPeer(l []Peer, p Peer) []Peer {
+	if len(l) == cap(l) {
+		grown := make([]Peer, len(l), len(l)+len(l)/4+2)
+		copy(grown, l)
+		l = grown
+	}
+	return append(l, p)
+}
+
+// find returns where the peer with key is.
+func (sw *swarm) find(key *PeerKey) (list, pos int, ok bool) {
+	if sw.index != nil {
+		e, ok := sw.index[*key]
+		list, pos = decodeEntry(e)
+		return list, pos, ok
+	}
+	for list := range sw.lists {
+		l := sw.lists[list]
+		for pos := range l {
+			if l[pos].ID == key.ID && l[pos].Is6() == key.V6 {
+				return list, pos, true
+			}
+		}
+	}
+	return 0, 0, false
+}
+
+func (sw *swarm) buildIndex() {
+	sw.index = make(map[PeerKey]uint32, sw.len())
+	for list := range sw.lists {
+		for pos := range sw.lists[list] {
+			sw.index[sw.lists[list][pos].Key()] = encodeEntry(list, pos)
+		}
+	}
 }
 
 func (sw *swarm) remove(key PeerKey) {
-	if e, ok := sw.index[key]; ok {
-		sw.removeAt(decodeEntry(e))
+	if list, pos, ok := sw.find(&key); ok {
+		sw.removeAt(list, pos)
 	}
 }
 
@@ -65,13 +111,21 @@ func (sw *swarm) remove(key PeerKey) {
 // place.
 func (sw *swarm) removeAt(list, pos int) {
 	l := sw.lists[list]
-	delete(sw.index, l[pos].Key())
 	last := len(l) - 1
+	if sw.index != nil {
+		delete(sw.index, l[pos].Key())
+		if pos != last {
+			sw.index[l[last].Key()] = encodeEntry(list, pos)
+		}
+	}
 	if pos != last {
 		l[pos] = l[last]
-		sw.index[l[pos].Key()] = encodeEntry(list, pos)
 	}
+	l[last] = Peer{}
 	sw.lists[list] = l[:last]
+	if sw.index != nil && sw.len() <= indexAbove/2 {
+		sw.index = nil
+	}
 }
 
 // expire removes the peers last seen before cutoff. Walking backwards, the

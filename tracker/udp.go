@@ -29,9 +29,11 @@ const (
 // closed). Replies go to the source address of each request. To stop, it
 // sets a read deadline in the past on pc; closing pc is up to the caller.
 //
-// A few reader goroutines (one per core, at most 8) each read a packet,
-// answer it and send the reply, with their own buffers and request structs:
-// a steady-state announce allocates nothing when pc is a *net.UDPConn.
+// A few reader goroutines (one per core, at most 8) each read packets,
+// answer them and send the replies, with their own buffers and request
+// structs: a steady-state announce allocates nothing when pc is a
+// *net.UDPConn. On Linux they take up to udpBatchSize packets per
+// recvmmsg(2) and send the replies with one sendmmsg(2).
 func (t *Tracker) ServeUDP(ctx context.Context, pc net.PacketConn) error {
 	conn, key := asUDPConn(pc), newConnIDKey()
 	g, ctx := errgroup.WithContext(ctx)
@@ -100,26 +102,47 @@ func (t *Tracker) newUDPWorker(conn udpConn, key []byte) *udpWorker {
 	}
 }
 
-// run reads and answers packets until ctx ends or the socket is closed.
+// run reads and answers packets until ctx ends or the socket is closed: in
+// batches (recvmmsg/sendmmsg) on Linux with a *net.UDPConn, else one at a
+// time.
 func (w *udpWorker) run(ctx context.Context) error {
+	if b := newUDPBatch(w.conn); b != nil {
+		return w.runBatch(ctx, b)
+	}
 	for {
 		n, from, err := w.conn.ReadFromUDPAddrPort(w.in)
 		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			if errors.Is(err, net.ErrClosed) {
-				return fmt.Errorf("udp tracker: read: %w", err)
-			}
-			w.t.log.Warn("udp tracker: read failed", "err", err)
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-time.After(10 * time.Millisecond):
+			if stop, err := w.readFailed(ctx, err); stop {
+				return err
 			}
 			continue
 		}
 		w.serve(ctx, w.in[:n], from)
+	}
+}
+
+// readFailed decides what a failed read means: the end (ctx is done: nil;
+// the socket is closed: an error), or a passing failure, logged, after
+// which reading goes on after a short pause.
+func (w *udpWorker) readFailed(ctx context.Context, err error) (stop bool, _ error) {
+	if ctx.Err() != nil {
+		return true, nil
+	}
+	if errors.Is(err, net.ErrClosed) {
+		return true, fmt.Errorf("udp tracker: read: %w", err)
+	}
+	w.t.log.Warn("udp tracker: read failed", "err", err)
+	select {
+	case <-ctx.Done():
+		return true, nil
+	case <-time.After(10 * time.Millisecond):
+	}
+	return false, nil
+}
+
+func (w *udpWorker) writeFailed(ctx context.Context, err error) {
+	if w.t.log.Enabled(ctx, slog.LevelDebug) {
+		w.t.log.Debug("udp tracker: write failed", "err", err)
 	}
 }
 
@@ -132,8 +155,8 @@ func (w *udpWorker) serve(ctx context.Context, b []byte, from netip.AddrPort) {
 	if reply == nil {
 		return
 	}
-	if _, err := w.conn.WriteToUDPAddrPort(reply, from); err != nil && w.t.log.Enabled(ctx, slog.LevelDebug) {
-		w.t.log.Debug("udp tracker: write failed", "to", from.String(), "err", err)
+	if _, err := w.conn.WriteToUDPAddrPort(reply, from); err != nil {
+		w.writeFailed(ctx, err)
 	}
 }
 

@@ -61,13 +61,14 @@ func Postgres(t testing.TB) string {
 	return fmt.Sprintf("postgres://%s@127.0.0.1:%d/%s?sslmode=disable", pgSuperuser, pgCluster.port, name)
 }
 
-// Main runs the tests and then stops the shared PostgreSQL cluster (if one was
-// started) and removes its files, and exits with the tests' exit code. Use it
-// as the whole body of TestMain:
+// Main runs the tests, then stops the shared PostgreSQL cluster and Redis
+// server (those that were started) and removes their files, and exits with
+// the tests' exit code. Use it as the whole body of TestMain:
 //
 //	func TestMain(m *testing.M) { testenv.Main(m) }
 func Main(m *testing.M) {
 	code := m.Run()
+	stopSharedRedis()
 	if pgCluster != nil {
 		if err := pgCluster.stop(); err != nil {
 			fmt.Fprintf(os.Stderr, "testenv: stop postgres: %v\n", err)

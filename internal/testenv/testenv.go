@@ -14,6 +14,10 @@
 //
 //	func TestMain(m *testing.M) { testenv.Main(m) }
 //
+// Redis: Redis starts one redis-server per test binary on first use and
+// hands every caller its own logical database; StartRedis gives a test a
+// server of its own that it can stop and restart. Main stops them too.
+//
 // Without Main the cluster is still stopped, by a watchdog process, within
 // about a second after the test binary exits (also after a panic, a timeout
 // or Ctrl-C).

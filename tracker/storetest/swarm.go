@@ -1,125 +1,28 @@
-package tracker
+package storetest
 
 import (
 	"context"
-	"fmt"
-	"net/netip"
 	"slices"
 	"sync"
 	"testing"
+
+	"github.com/seedbed/seedbed/tracker"
 )
 
-// RunStoreConformance checks that a PeerStore behaves as the tracker needs.
-// Every implementation (memory, Redis) runs it with a constructor that
-// returns an empty store.
-func RunStoreConformance(t *testing.T, newStore func() PeerStore) {
-	tests := []struct {
-		name string
-		run  func(t *testing.T, s PeerStore)
-	}{
-		{"counts seeders and leechers", storeCounts},
-		{"put refreshes the same peer", storeRefresh},
-		{"leecher becomes seeder", storeGraduate},
-		{"families are separate peers", storeFamilies},
-		{"remove", storeRemove},
-		{"never the requester", storeExcludesSelf},
-		{"leecher gets seeders first", storeSeedersFirst},
-		{"seeder gets only leechers", storeSeederGetsLeechers},
-		{"n limits and dst is kept", storeLimit},
-		{"random start gives every peer a turn", storeRandomStart},
-		{"snatch once per peer_id", storeSnatch},
-		{"expired peers are removed", storeExpire},
-		{"swarms are separate", storeSwarmsSeparate},
-		{"peer is stored exactly", storeRoundTrip},
-		{"concurrent use", storeConcurrent},
-		{"LAN tiers rank first", storeTiers},
-		{"seeder gets leechers by tier", storeSeederTiers},
-		{"tiers cut at n", storeTierCut},
-		{"every peer of a tier gets a turn", storeTierTurns},
-		{"requester with both families", storeDualStack},
-		{"seedbox is the source of last resort", storeSeedboxLastResort},
-		{"seedbox not forced on seeders", storeSeedboxNotForSeeders},
-		{"large swarm ranks the same", storeLargeSwarm},
-		{"seedbox never handed itself", storeSeedboxSelf},
-		{"counts by network", storeCountNetworks},
-		{"totals", storeTotals},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) { tt.run(t, newStore()) })
-	}
-}
+// The cases of Run on a swarm's bookkeeping: counts, refresh, removal,
+// snatches, expiry, concurrency.
 
-func TestMemoryStoreConformance(t *testing.T) {
-	RunStoreConformance(t, func() PeerStore { return NewMemoryStore(8) })
-	t.Run("one shard", func(t *testing.T) {
-		RunStoreConformance(t, func() PeerStore { return NewMemoryStore(1) })
-	})
-}
-
-// storePeer is peer n of a test swarm: 10.1.x.y for IPv4, 2001:db8::n for IPv6.
-func storePeer(n int, seeder, v6 bool) Peer {
-	ip := netip.AddrFrom4([4]byte{10, 1, byte(n >> 8), byte(n)})
-	if v6 {
-		ip = netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, 14: byte(n >> 8), 15: byte(n)})
-	}
-	return NewPeer(testPeerID(n), netip.AddrPortFrom(ip, uint16(1000+n)), seeder, 1000)
-}
-
-func mustPut(t *testing.T, s PeerStore, ih [20]byte, peers ...Peer) {
-	t.Helper()
-	for _, p := range peers {
-		if err := s.PutPeer(context.Background(), ih, p); err != nil {
-			t.Fatalf("PutPeer: %v", err)
-		}
-	}
-}
-
-func mustCounts(t *testing.T, s PeerStore, ih [20]byte) SwarmCounts {
-	t.Helper()
-	c, err := s.Counts(context.Background(), ih)
-	if err != nil {
-		t.Fatalf("Counts: %v", err)
-	}
-	return c
-}
-
-// mustAppend asks for n peers for the requester whose only entry is p.
-func mustAppend(t *testing.T, s PeerStore, ih [20]byte, p Peer, n int) []Peer {
-	t.Helper()
-	got, err := s.AppendPeers(context.Background(), ih, storeLAN.Requester([]Peer{p}), n, nil)
-	if err != nil {
-		t.Fatalf("AppendPeers: %v", err)
-	}
-	return got
-}
-
-func ids(peers []Peer) []int {
-	out := make([]int, 0, len(peers))
-	for _, p := range peers {
-		var n int
-		fmt.Sscanf(string(p.ID[8:]), "%d", &n)
-		out = append(out, n)
-	}
-	return out
-}
-
-func sortedIDs(peers []Peer) []int {
-	out := ids(peers)
-	slices.Sort(out)
-	return out
-}
-
-func storeCounts(t *testing.T, s PeerStore) {
-	if c := mustCounts(t, s, ihOne); c != (SwarmCounts{}) {
+func storeCounts(t *testing.T, s tracker.PeerStore) {
+	if c := mustCounts(t, s, ihOne); c != (tracker.SwarmCounts{}) {
 		t.Errorf("empty swarm counts %+v", c)
 	}
 	mustPut(t, s, ihOne, storePeer(1, true, false), storePeer(2, false, false), storePeer(3, false, true))
-	if c := mustCounts(t, s, ihOne); c != (SwarmCounts{Seeders: 1, Leechers: 2}) {
+	if c := mustCounts(t, s, ihOne); c != (tracker.SwarmCounts{Seeders: 1, Leechers: 2}) {
 		t.Errorf("counts %+v, want 1 seeder 2 leechers", c)
 	}
 }
 
-func storeRefresh(t *testing.T, s PeerStore) {
+func storeRefresh(t *testing.T, s tracker.PeerStore) {
 	p := storePeer(1, false, false)
 	mustPut(t, s, ihOne, p)
 	p.Port, p.LastSeen = 4242, 2000
@@ -133,10 +36,10 @@ func storeRefresh(t *testing.T, s PeerStore) {
 	}
 }
 
-func storeGraduate(t *testing.T, s PeerStore) {
+func storeGraduate(t *testing.T, s tracker.PeerStore) {
 	mustPut(t, s, ihOne, storePeer(1, false, false), storePeer(2, false, false))
 	mustPut(t, s, ihOne, storePeer(1, true, false))
-	if c := mustCounts(t, s, ihOne); c != (SwarmCounts{Seeders: 1, Leechers: 1}) {
+	if c := mustCounts(t, s, ihOne); c != (tracker.SwarmCounts{Seeders: 1, Leechers: 1}) {
 		t.Errorf("counts %+v, want 1 and 1", c)
 	}
 	got := mustAppend(t, s, ihOne, storePeer(9, false, false), 10)
@@ -145,7 +48,7 @@ func storeGraduate(t *testing.T, s PeerStore) {
 	}
 }
 
-func storeFamilies(t *testing.T, s PeerStore) {
+func storeFamilies(t *testing.T, s tracker.PeerStore) {
 	mustPut(t, s, ihOne, storePeer(1, false, false), storePeer(1, false, true))
 	if c := mustCounts(t, s, ihOne); c.Leechers != 2 {
 		t.Errorf("counts %+v, want one leecher per family", c)
@@ -155,10 +58,10 @@ func storeFamilies(t *testing.T, s PeerStore) {
 	}
 }
 
-func storeRemove(t *testing.T, s PeerStore) {
+func storeRemove(t *testing.T, s tracker.PeerStore) {
 	ctx := context.Background()
 	mustPut(t, s, ihOne, storePeer(1, true, false), storePeer(2, false, false))
-	for _, p := range []Peer{storePeer(1, false, false), storePeer(1, false, false), storePeer(3, false, false), storePeer(2, false, true)} {
+	for _, p := range []tracker.Peer{storePeer(1, false, false), storePeer(1, false, false), storePeer(3, false, false), storePeer(2, false, true)} {
 		if err := s.RemovePeer(ctx, ihOne, p); err != nil {
 			t.Fatalf("RemovePeer: %v", err)
 		}
@@ -166,12 +69,12 @@ func storeRemove(t *testing.T, s PeerStore) {
 	if err := s.RemovePeer(ctx, ihStray, storePeer(1, false, false)); err != nil {
 		t.Fatalf("RemovePeer on an unknown swarm: %v", err)
 	}
-	if c := mustCounts(t, s, ihOne); c != (SwarmCounts{Leechers: 1}) {
+	if c := mustCounts(t, s, ihOne); c != (tracker.SwarmCounts{Leechers: 1}) {
 		t.Errorf("counts %+v, want only leecher 2 (removal by peer_id and family, seeder flag ignored)", c)
 	}
 }
 
-func storeExcludesSelf(t *testing.T, s PeerStore) {
+func storeExcludesSelf(t *testing.T, s tracker.PeerStore) {
 	mustPut(t, s, ihOne, storePeer(1, false, false), storePeer(1, false, true), storePeer(2, true, false))
 	got := mustAppend(t, s, ihOne, storePeer(1, false, false), 10)
 	if !slices.Equal(ids(got), []int{2}) {
@@ -179,7 +82,7 @@ func storeExcludesSelf(t *testing.T, s PeerStore) {
 	}
 }
 
-func storeSeedersFirst(t *testing.T, s PeerStore) {
+func storeSeedersFirst(t *testing.T, s tracker.PeerStore) {
 	for i := 1; i <= 20; i++ {
 		mustPut(t, s, ihOne, storePeer(i, i > 15, false))
 	}
@@ -195,7 +98,7 @@ func storeSeedersFirst(t *testing.T, s PeerStore) {
 	}
 }
 
-func storeSeederGetsLeechers(t *testing.T, s PeerStore) {
+func storeSeederGetsLeechers(t *testing.T, s tracker.PeerStore) {
 	mustPut(t, s, ihOne, storePeer(1, true, false), storePeer(2, true, false), storePeer(3, false, false), storePeer(4, false, true))
 	got := mustAppend(t, s, ihOne, storePeer(1, true, false), 10)
 	if !slices.Equal(sortedIDs(got), []int{3, 4}) {
@@ -203,7 +106,7 @@ func storeSeederGetsLeechers(t *testing.T, s PeerStore) {
 	}
 }
 
-func storeLimit(t *testing.T, s PeerStore) {
+func storeLimit(t *testing.T, s tracker.PeerStore) {
 	for i := 1; i <= 10; i++ {
 		mustPut(t, s, ihOne, storePeer(i, i%2 == 0, false))
 	}
@@ -213,14 +116,14 @@ func storeLimit(t *testing.T, s PeerStore) {
 			t.Errorf("n=%d: got %d peers", n, len(got))
 		}
 	}
-	dst := []Peer{storePeer(50, false, false)}
-	got, err := s.AppendPeers(context.Background(), ihOne, storeLAN.Requester([]Peer{me}), 3, dst)
+	dst := []tracker.Peer{storePeer(50, false, false)}
+	got, err := s.AppendPeers(context.Background(), ihOne, storeLAN.Requester([]tracker.Peer{me}), 3, dst)
 	if err != nil || len(got) != 4 || ids(got)[0] != 50 {
 		t.Errorf("AppendPeers onto dst: %v %v, want dst kept plus 3", ids(got), err)
 	}
 }
 
-func storeRandomStart(t *testing.T, s PeerStore) {
+func storeRandomStart(t *testing.T, s tracker.PeerStore) {
 	for i := 1; i <= 5; i++ {
 		mustPut(t, s, ihOne, storePeer(i, false, false))
 	}
@@ -233,7 +136,7 @@ func storeRandomStart(t *testing.T, s PeerStore) {
 	}
 }
 
-func storeSnatch(t *testing.T, s PeerStore) {
+func storeSnatch(t *testing.T, s tracker.PeerStore) {
 	ctx := context.Background()
 	for i, want := range []bool{true, false, true} {
 		first, err := s.Snatch(ctx, ihOne, testPeerID(1+i/2))
@@ -241,19 +144,19 @@ func storeSnatch(t *testing.T, s PeerStore) {
 			t.Errorf("snatch %d: %v %v, want %v", i, first, err, want)
 		}
 	}
-	if c := mustCounts(t, s, ihOne); c != (SwarmCounts{Completed: 2}) {
+	if c := mustCounts(t, s, ihOne); c != (tracker.SwarmCounts{Completed: 2}) {
 		t.Errorf("counts %+v, want 2 completed", c)
 	}
 	mustPut(t, s, ihOne, storePeer(1, true, false))
 	if _, err := s.RemoveExpired(ctx, 5000); err != nil {
 		t.Fatal(err)
 	}
-	if c := mustCounts(t, s, ihOne); c != (SwarmCounts{Completed: 2}) {
+	if c := mustCounts(t, s, ihOne); c != (tracker.SwarmCounts{Completed: 2}) {
 		t.Errorf("counts %+v after the swarm emptied, want the 2 snatches kept", c)
 	}
 }
 
-func storeExpire(t *testing.T, s PeerStore) {
+func storeExpire(t *testing.T, s tracker.PeerStore) {
 	for i := 1; i <= 6; i++ {
 		p := storePeer(i, i%2 == 0, i > 4)
 		p.LastSeen = uint32(100 * i)
@@ -273,31 +176,31 @@ func storeExpire(t *testing.T, s PeerStore) {
 	}
 }
 
-func storeSwarmsSeparate(t *testing.T, s PeerStore) {
+func storeSwarmsSeparate(t *testing.T, s tracker.PeerStore) {
 	mustPut(t, s, ihOne, storePeer(1, true, false))
 	mustPut(t, s, ihTwo, storePeer(2, false, false))
 	if got := mustAppend(t, s, ihTwo, storePeer(9, false, false), 10); !slices.Equal(ids(got), []int{2}) {
 		t.Errorf("swarm two gave %v", ids(got))
 	}
-	if c := mustCounts(t, s, ihStray); c != (SwarmCounts{}) {
+	if c := mustCounts(t, s, ihStray); c != (tracker.SwarmCounts{}) {
 		t.Errorf("unknown swarm counts %+v", c)
 	}
 }
 
-func storeRoundTrip(t *testing.T, s PeerStore) {
-	want := []Peer{storePeer(1, true, false), storePeer(2, false, true)}
+func storeRoundTrip(t *testing.T, s tracker.PeerStore) {
+	want := []tracker.Peer{storePeer(1, true, false), storePeer(2, false, true)}
 	want[0].LastSeen = 123456
-	want[0].Class = ClassCampus | ClassSeedbox | 5
-	want[1].Class = ClassCampus | MaxNetworks
+	want[0].Class = tracker.ClassCampus | tracker.ClassSeedbox | 5
+	want[1].Class = tracker.ClassCampus | tracker.MaxNetworks
 	mustPut(t, s, ihOne, want...)
 	got := mustAppend(t, s, ihOne, storePeer(3, false, false), 10)
-	slices.SortFunc(got, func(a, b Peer) int { return int(a.Port) - int(b.Port) })
+	slices.SortFunc(got, func(a, b tracker.Peer) int { return int(a.Port) - int(b.Port) })
 	if !slices.Equal(got, want) {
 		t.Errorf("got %+v, want %+v", got, want)
 	}
 }
 
-func storeConcurrent(t *testing.T, s PeerStore) {
+func storeConcurrent(t *testing.T, s tracker.PeerStore) {
 	ctx := context.Background()
 	var wg sync.WaitGroup
 	for g := range 4 {
@@ -306,7 +209,7 @@ func storeConcurrent(t *testing.T, s PeerStore) {
 				ih := [][20]byte{ihOne, ihTwo}[i%2]
 				p := storePeer(g*1000+i%20, i%3 == 0, i%5 == 0)
 				_ = s.PutPeer(ctx, ih, p)
-				_, _ = s.AppendPeers(ctx, ih, storeLAN.Requester([]Peer{p}), 10, nil)
+				_, _ = s.AppendPeers(ctx, ih, storeLAN.Requester([]tracker.Peer{p}), 10, nil)
 				_, _ = s.Counts(ctx, ih)
 				_, _ = s.Snatch(ctx, ih, p.ID)
 				if i%7 == 0 {

@@ -1,27 +1,29 @@
-package tracker
+package storetest
 
 import (
 	"context"
 	"net/netip"
 	"slices"
 	"testing"
+
+	"github.com/seedbed/seedbed/tracker"
 )
 
-// The selection semantics of RunStoreConformance: LAN tiers, seeders first
+// The selection semantics of Run: LAN tiers, seeders first
 // within a tier, and the seedbox as the source of last resort.
 
 // storeLAN is the campus of the conformance tests: 10/8 and fd00::/8, with
 // dorm-a (10.1/16, fd00:a::/32) and dorm-b (10.2/16).
-var storeLAN = mustLAN(LANConfig{
+var storeLAN = mustLAN(tracker.LANConfig{
 	Campus: prefixes("10.0.0.0/8", "fd00::/8"),
-	Networks: []Network{
+	Networks: []tracker.Network{
 		{Name: "dorm-a", Prefixes: prefixes("10.1.0.0/16", "fd00:a::/32")},
 		{Name: "dorm-b", Prefixes: prefixes("10.2.0.0/16")},
 	},
 })
 
-func mustLAN(cfg LANConfig) *LAN {
-	l, err := NewLAN(cfg)
+func mustLAN(cfg tracker.LANConfig) *tracker.LAN {
+	l, err := tracker.NewLAN(cfg)
 	if err != nil {
 		panic(err)
 	}
@@ -37,17 +39,17 @@ func prefixes(ss ...string) []netip.Prefix {
 }
 
 // lanPeer is peer n at addr, port 1000+n, classified by storeLAN.
-func lanPeer(n int, addr string, seeder bool) Peer {
+func lanPeer(n int, addr string, seeder bool) tracker.Peer {
 	a := netip.MustParseAddr(addr)
-	p := NewPeer(testPeerID(n), netip.AddrPortFrom(a, uint16(1000+n)), seeder, 1000)
+	p := tracker.NewPeer(testPeerID(n), netip.AddrPortFrom(a, uint16(1000+n)), seeder, 1000)
 	p.Class = storeLAN.Classify(a)
 	return p
 }
 
 // boxPeer is lanPeer of a seedbox.
-func boxPeer(n int, addr string, seeder bool) Peer {
+func boxPeer(n int, addr string, seeder bool) tracker.Peer {
 	p := lanPeer(n, addr, seeder)
-	p.Class |= ClassSeedbox
+	p.Class |= tracker.ClassSeedbox
 	return p
 }
 
@@ -56,7 +58,7 @@ func boxPeer(n int, addr string, seeder bool) Peer {
 //
 //	subnet 1 S 10.1.1.1, 2 L 10.1.1.2      network 3 S 10.1.2.3, 4 L 10.1.3.4
 //	campus 5 S 10.2.0.5, 6 L 10.9.0.6      other 7 S 192.0.2.7, 8 L 198.51.100.8, 9 L 2001:db8::9
-func tieredSwarm(t *testing.T, s PeerStore) {
+func tieredSwarm(t *testing.T, s tracker.PeerStore) {
 	for n, addr := range map[int]string{
 		1: "10.1.1.1", 2: "10.1.1.2", 3: "10.1.2.3", 4: "10.1.3.4", 5: "10.2.0.5",
 		6: "10.9.0.6", 7: "192.0.2.7", 8: "198.51.100.8", 9: "2001:db8::9",
@@ -65,7 +67,7 @@ func tieredSwarm(t *testing.T, s PeerStore) {
 	}
 }
 
-func storeTiers(t *testing.T, s PeerStore) {
+func storeTiers(t *testing.T, s tracker.PeerStore) {
 	tieredSwarm(t, s)
 	for range 20 {
 		got := ids(mustAppend(t, s, ihOne, lanPeer(99, "10.1.1.99", false), 20))
@@ -75,7 +77,7 @@ func storeTiers(t *testing.T, s PeerStore) {
 	}
 }
 
-func storeSeederTiers(t *testing.T, s PeerStore) {
+func storeSeederTiers(t *testing.T, s tracker.PeerStore) {
 	tieredSwarm(t, s)
 	for range 20 {
 		got := ids(mustAppend(t, s, ihOne, lanPeer(99, "10.1.1.99", true), 20))
@@ -85,7 +87,7 @@ func storeSeederTiers(t *testing.T, s PeerStore) {
 	}
 }
 
-func storeTierCut(t *testing.T, s PeerStore) {
+func storeTierCut(t *testing.T, s tracker.PeerStore) {
 	tieredSwarm(t, s)
 	me := lanPeer(99, "10.1.1.99", false)
 	for n, want := range map[int][]int{1: {1}, 3: {1, 2, 3}, 6: {1, 2, 3, 4, 5, 6}} {
@@ -99,7 +101,7 @@ func storeTierCut(t *testing.T, s PeerStore) {
 	}
 }
 
-func storeTierTurns(t *testing.T, s PeerStore) {
+func storeTierTurns(t *testing.T, s tracker.PeerStore) {
 	for n := 1; n <= 5; n++ {
 		mustPut(t, s, ihOne, lanPeer(n, netip.AddrFrom4([4]byte{10, 1, byte(10 + n), 1}).String(), false))
 		mustPut(t, s, ihOne, lanPeer(10+n, netip.AddrFrom4([4]byte{192, 0, 2, byte(n)}).String(), true))
@@ -117,12 +119,12 @@ func storeTierTurns(t *testing.T, s PeerStore) {
 	}
 }
 
-func storeDualStack(t *testing.T, s PeerStore) {
+func storeDualStack(t *testing.T, s tracker.PeerStore) {
 	me4, me6 := lanPeer(99, "10.1.1.99", false), lanPeer(99, "fd00:a::99", false)
 	mustPut(t, s, ihOne, me4, me6,
 		lanPeer(1, "fd00:a::1", false), lanPeer(2, "10.1.1.2", false),
 		lanPeer(3, "10.2.0.3", false), lanPeer(4, "fd00:b::4", false))
-	r := storeLAN.Requester([]Peer{me4, me6})
+	r := storeLAN.Requester([]tracker.Peer{me4, me6})
 	for range 20 {
 		got, err := s.AppendPeers(context.Background(), ihOne, r, 10, nil)
 		if err != nil {
@@ -135,7 +137,7 @@ func storeDualStack(t *testing.T, s PeerStore) {
 	}
 }
 
-func storeSeedboxLastResort(t *testing.T, s PeerStore) {
+func storeSeedboxLastResort(t *testing.T, s tracker.PeerStore) {
 	for n := 1; n <= 6; n++ {
 		mustPut(t, s, ihOne, lanPeer(n, netip.AddrFrom4([4]byte{10, 1, 1, byte(n)}).String(), true))
 	}
@@ -162,7 +164,7 @@ func storeSeedboxLastResort(t *testing.T, s PeerStore) {
 	}
 }
 
-func storeSeedboxNotForSeeders(t *testing.T, s PeerStore) {
+func storeSeedboxNotForSeeders(t *testing.T, s tracker.PeerStore) {
 	for n := 1; n <= 4; n++ {
 		mustPut(t, s, ihOne, lanPeer(n, netip.AddrFrom4([4]byte{10, 1, 1, byte(n)}).String(), false))
 	}
@@ -172,7 +174,7 @@ func storeSeedboxNotForSeeders(t *testing.T, s PeerStore) {
 	}
 }
 
-func storeSeedboxSelf(t *testing.T, s PeerStore) {
+func storeSeedboxSelf(t *testing.T, s tracker.PeerStore) {
 	mustPut(t, s, ihOne, lanPeer(1, "10.1.1.1", true), lanPeer(2, "10.1.1.2", true), boxPeer(50, "192.0.2.50", true))
 	replica := boxPeer(50, "fd00:a::50", false) // the same seedbox, leeching over IPv6
 	got := ids(mustAppend(t, s, ihOne, replica, 1))
@@ -181,7 +183,7 @@ func storeSeedboxSelf(t *testing.T, s PeerStore) {
 	}
 }
 
-func storeLargeSwarm(t *testing.T, s PeerStore) {
+func storeLargeSwarm(t *testing.T, s tracker.PeerStore) {
 	for n := 1; n <= 600; n++ {
 		mustPut(t, s, ihOne, lanPeer(n, netip.AddrFrom4([4]byte{192, 0, byte(n >> 8), byte(n)}).String(), n%2 == 0))
 	}
@@ -198,7 +200,7 @@ func storeLargeSwarm(t *testing.T, s PeerStore) {
 	}
 }
 
-func storeCountNetworks(t *testing.T, s PeerStore) {
+func storeCountNetworks(t *testing.T, s tracker.PeerStore) {
 	mustPut(t, s, ihOne, lanPeer(1, "10.1.1.1", true), lanPeer(2, "fd00:a::2", false),
 		lanPeer(3, "10.2.0.3", false), lanPeer(4, "10.9.0.4", true), lanPeer(5, "192.0.2.5", false))
 	c, err := s.CountNetworks(context.Background(), ihOne)
@@ -208,19 +210,19 @@ func storeCountNetworks(t *testing.T, s PeerStore) {
 	if c[0] != 2 || c[1] != 2 || c[2] != 1 || c[3] != 0 {
 		t.Errorf("counts by network %v, want none 2, dorm-a 2, dorm-b 1", c[:4])
 	}
-	if c, err := s.CountNetworks(context.Background(), ihStray); err != nil || c != (PeersByNetwork{}) {
+	if c, err := s.CountNetworks(context.Background(), ihStray); err != nil || c != (tracker.PeersByNetwork{}) {
 		t.Errorf("unknown swarm: %v %v", c[:3], err)
 	}
 }
 
-func storeTotals(t *testing.T, s PeerStore) {
+func storeTotals(t *testing.T, s tracker.PeerStore) {
 	mustPut(t, s, ihOne, storePeer(1, true, false), storePeer(2, true, true), storePeer(3, false, false))
 	mustPut(t, s, ihTwo, storePeer(4, false, false))
 	if _, err := s.Snatch(context.Background(), ihStray, testPeerID(5)); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.Totals(context.Background())
-	if want := (StoreTotals{Swarms: 2, Seeders: 2, Leechers: 2}); err != nil || got != want {
+	if want := (tracker.StoreTotals{Swarms: 2, Seeders: 2, Leechers: 2}); err != nil || got != want {
 		t.Errorf("Totals %+v %v, want %+v", got, err, want)
 	}
 }

@@ -1,0 +1,75 @@
+package tracker
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"os"
+	"runtime"
+	"testing"
+)
+
+// BenchmarkMemoryPerPeer fills 1,000,000 peers into 100,000 torrents, as
+// bench/tracker.sh does over UDP, with passkeys and accounting on, and
+// reports the live heap per peer (B/peer): the peer store and the ledger's
+// baselines together. bench/tracker.sh measures the same load as RSS growth
+// of the running binary, which adds the garbage collector's headroom.
+func BenchmarkMemoryPerPeer(b *testing.B) {
+	const torrents, peers, users = 100_000, 1_000_000, 1000
+	for range b.N {
+		b.StopTimer()
+		access := NewAccess()
+		for u := range users {
+			access.PutUser(fmt.Sprintf("passkey%026d", u), User{ID: uint64(u + 1)})
+		}
+		ihs := make([][20]byte, torrents)
+		for i := range ihs {
+			binary.BigEndian.PutUint64(ihs[i][:], uint64(i)*0x9e3779b97f4a7c15)
+			binary.BigEndian.PutUint64(ihs[i][8:], uint64(i))
+			access.Allow(ihs[i], uint64(i+1))
+		}
+		passkeys := make([]string, users)
+		for u := range passkeys {
+			passkeys[u] = fmt.Sprintf("passkey%026d", u)
+		}
+		tr := New(Options{Logger: slog.New(slog.DiscardHandler), AnnounceRate: 1e9, AnnounceBurst: 1e9,
+			EnforceMinInterval: true}, access, NewMemoryStore(64), benchSink())
+		before := liveHeap()
+		b.StartTimer()
+		var resp AnnounceResponse
+		for i := range peers {
+			req := AnnounceRequest{
+				Passkey: passkeys[i%users], InfoHash: ihs[i%torrents], PeerID: testPeerID(i),
+				IP: netip.AddrFrom4([4]byte{127, 0, 0, 1}), Port: uint16(1024 + i/torrents), Left: int64(i % 4),
+				NumWant: 0, Event: EventStarted,
+			}
+			if err := tr.Announce(context.Background(), &req, &resp); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StopTimer()
+		after := liveHeap()
+		b.ReportMetric(float64(after-before)/peers, "B/peer")
+		runtime.KeepAlive(tr)
+		b.StartTimer()
+	}
+}
+
+func liveHeap() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
+}
+
+// benchSink is discardSink, or none (no accounting) with SEEDBED_BENCH_NOACCT
+// set, to tell the ledger's share from the store's.
+func benchSink() Sink {
+	if os.Getenv("SEEDBED_BENCH_NOACCT") != "" {
+		return nil
+	}
+	return discardSink{}
+}
