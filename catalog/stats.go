@@ -9,11 +9,15 @@ import (
 )
 
 // StatDelta is transfer accounting for one user and torrent since the last
-// flush. Completed is set when the user announced event=completed.
+// flush. Completed is set when the user announced event=completed;
+// Leeching when one of the user's peers announced as a leecher (left > 0),
+// even with nothing transferred: demand that keeps the torrent from going
+// stale for retention.
 type StatDelta struct {
 	UserID, TorrentID    uint64
 	Uploaded, Downloaded int64
 	Completed            bool
+	Leeching             bool
 }
 
 // ApplyStats adds a batch of deltas in one transaction: to the users'
@@ -61,6 +65,7 @@ func mergeDeltas(deltas []StatDelta) ([]StatDelta, error) {
 		merged[i].Uploaded += d.Uploaded
 		merged[i].Downloaded += d.Downloaded
 		merged[i].Completed = merged[i].Completed || d.Completed
+		merged[i].Leeching = merged[i].Leeching || d.Leeching
 	}
 	sort.Slice(merged, func(i, j int) bool {
 		if merged[i].UserID != merged[j].UserID {
@@ -73,7 +78,9 @@ func mergeDeltas(deltas []StatDelta) ([]StatDelta, error) {
 
 // applyDelta updates the torrent and the user's history row for one delta.
 func applyDelta(tx *gorm.DB, d StatDelta, t any) error {
-	if d.Completed || d.Downloaded > 0 || d.Uploaded > 0 {
+	// Activity for retention: a completed download, a leecher's announce or
+	// any transfer (an upload means some leecher is there).
+	if d.Completed || d.Leeching || d.Downloaded > 0 || d.Uploaded > 0 {
 		// A snatch counts once per user: only if the history has no
 		// completion yet. Runs before the history upsert below.
 		err := tx.Exec(`UPDATE torrents SET last_active_at = ?,

@@ -86,7 +86,8 @@ type torrentRow struct {
 	LastActiveAt *time.Time
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
-	UploaderName string `gorm:"->"` // users.name, read through a join
+	UploaderName string `gorm:"->"`        // users.name, read through a join
+	SearchPaths  string `gorm:"<-:create"` // file paths for full-text search, see searchPaths
 }
 
 func (torrentRow) TableName() string { return "torrents" }
@@ -222,7 +223,7 @@ func (c *Catalog) CreateTorrent(ctx context.Context, t *Torrent, replica Replica
 		InfoHash: t.InfoHash, Name: t.Name, Title: t.Title, Category: t.Category, Description: t.Description,
 		Size: t.Size, MD510M: t.MD510M, PieceLength: t.PieceLength, Pieces: t.Pieces, InfoBytes: t.InfoBytes,
 		SingleFile: t.SingleFile, State: string(t.State), UploaderID: t.UploaderID, Pinned: t.Pinned,
-		CreatedAt: ts, UpdatedAt: ts,
+		CreatedAt: ts, UpdatedAt: ts, SearchPaths: searchPaths(t.Files),
 	}
 	err := c.tx(ctx, func(tx *gorm.DB) error {
 		if err := tx.Create(&row).Error; err != nil {
@@ -304,7 +305,7 @@ func (c *Catalog) filesOf(ctx context.Context, ids []uint64) (map[uint64][]File,
 		return out, nil
 	}
 	var rows []fileRow
-	if err := c.read(ctx).Where("torrent_id IN ?", ids).Order("torrent_id, idx").Find(&rows).Error; err != nil {
+	if err := c.read(ctx).Select("torrent_id, idx, path, size").Where("torrent_id IN ?", ids).Order("torrent_id, idx").Find(&rows).Error; err != nil {
 		return nil, err
 	}
 	for _, r := range rows {
