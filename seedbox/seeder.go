@@ -34,7 +34,11 @@ type Options struct {
 	AnnounceURL string // our tracker's announce URL with the seedbox passkey
 	DataDir     string // scratch space for the client
 	UploadRate  int64  // bytes per second; 0 is unlimited
-	Logger      *slog.Logger
+	// Checker vouches for replicas before they are seeded: a replica its
+	// ledger trusts starts with every piece complete, any other is verified
+	// piece by piece first. Nil leaves verification to anacrolix.
+	Checker *Checker
+	Logger  *slog.Logger
 }
 
 // Seeder is an anacrolix/torrent client that seeds every stored torrent.
@@ -49,9 +53,20 @@ type Seeder struct {
 	completion storage.PieceCompletion
 	log        *slog.Logger
 
+	kick      chan struct{}
+	ready     chan struct{}
+	readyOnce sync.Once
+
 	mu       sync.Mutex
 	storages map[string]storage.ClientImplCloser
-	torrents map[metainfo.Hash]*torrent.Torrent
+	torrents map[metainfo.Hash]seeded
+	fetching map[metainfo.Hash]bool // being downloaded by Fetch: Sync leaves them alone
+}
+
+// seeded is a torrent in the client and the volume it is served from.
+type seeded struct {
+	t      *torrent.Torrent
+	volume string
 }
 
 // NewSeeder starts the client listening on opts.PeerAddr.
@@ -73,7 +88,10 @@ func NewSeeder(opts Options, vols *Volumes) (*Seeder, error) {
 		completion: storage.NewMapPieceCompletion(),
 		log:        opts.Logger.With("part", "seedbox"),
 		storages:   map[string]storage.ClientImplCloser{},
-		torrents:   map[metainfo.Hash]*torrent.Torrent{},
+		torrents:   map[metainfo.Hash]seeded{},
+		fetching:   map[metainfo.Hash]bool{},
+		kick:       make(chan struct{}, 1),
+		ready:      make(chan struct{}),
 	}
 	cfg := s.clientConfig(host, port)
 	cl, err := torrent.NewClient(cfg)
@@ -146,9 +164,11 @@ func (s *Seeder) storageFor(volume string) (storage.ClientImpl, error) {
 }
 
 // Seed starts seeding it. With verified set, every piece is taken as complete
-// without hashing (the ingest pass just hashed them); otherwise anacrolix
-// verifies every piece before offering it.
-func (s *Seeder) Seed(it Item, verified bool) error {
+// without hashing (the ingest pass just hashed them) and the Checker records
+// it; otherwise the Checker vouches for the replica or verifies it first,
+// and a replica that fails is not seeded (ErrReplicaBad). Without a Checker
+// anacrolix verifies every piece before offering it.
+func (s *Seeder) Seed(ctx context.Context, it Item, verified bool) error {
 	var ih metainfo.Hash
 	if err := ih.FromHexString(it.InfoHash); err != nil {
 		return fmt.Errorf("seed %q: %w", it.InfoHash, err)
@@ -163,8 +183,16 @@ func (s *Seeder) Seed(it Item, verified bool) error {
 	if err != nil {
 		return fmt.Errorf("seed %s: %w", it.InfoHash, err)
 	}
-	if verified {
-		if err := s.markComplete(ih, it.InfoBytes); err != nil {
+	var info metainfo.Info
+	if err := infoUnmarshal(it.InfoBytes, &info); err != nil {
+		return fmt.Errorf("seed %s: %w", it.InfoHash, err)
+	}
+	complete, err := s.vouch(ctx, it, &info, verified)
+	if err != nil {
+		return err
+	}
+	if complete {
+		if err := s.markComplete(ih, &info); err != nil {
 			return err
 		}
 	}
@@ -173,16 +201,37 @@ func (s *Seeder) Seed(it Item, verified bool) error {
 		t.AddTrackers([][]string{{s.opts.AnnounceURL}})
 	}
 	s.mu.Lock()
-	s.torrents[ih] = t
+	s.torrents[ih] = seeded{t: t, volume: it.Volume}
 	s.mu.Unlock()
 	return nil
 }
 
-func (s *Seeder) markComplete(ih metainfo.Hash, infoBytes []byte) error {
-	var info metainfo.Info
-	if err := infoUnmarshal(infoBytes, &info); err != nil {
-		return fmt.Errorf("seed %s: %w", ih.HexString(), err)
+// ErrReplicaBad means a replica failed verification and is not seeded.
+var ErrReplicaBad = errors.New("replica failed verification")
+
+// vouch tells whether every piece of it may be marked complete up front.
+func (s *Seeder) vouch(ctx context.Context, it Item, info *metainfo.Info, verified bool) (bool, error) {
+	c := s.opts.Checker
+	if c == nil {
+		return verified, nil
 	}
+	if verified {
+		if err := c.Record(it.Volume, it.InfoHash, info); err != nil {
+			s.log.Warn("record verified replica", "info_hash", it.InfoHash, "err", err)
+		}
+		return true, nil
+	}
+	res, _, err := c.Check(ctx, it.Volume, it.InfoHash, info)
+	if err != nil {
+		return false, fmt.Errorf("seed %s: %w", it.InfoHash, err)
+	}
+	if !res.OK() {
+		return false, fmt.Errorf("seed %s from %s: %w", it.InfoHash, it.Volume, ErrReplicaBad)
+	}
+	return true, nil
+}
+
+func (s *Seeder) markComplete(ih metainfo.Hash, info *metainfo.Info) error {
 	for i := range info.NumPieces() {
 		if err := s.completion.Set(metainfo.PieceKey{InfoHash: ih, Index: i}, true); err != nil {
 			return fmt.Errorf("mark piece %d of %s: %w", i, ih.HexString(), err)
@@ -198,12 +247,62 @@ func (s *Seeder) Drop(infoHash string) {
 		return
 	}
 	s.mu.Lock()
-	t, ok := s.torrents[ih]
+	sd, ok := s.torrents[ih]
 	delete(s.torrents, ih)
 	s.mu.Unlock()
-	if ok {
-		t.Drop()
+	if !ok {
+		return
 	}
+	n := 0
+	if sd.t.Info() != nil {
+		n = sd.t.NumPieces()
+	}
+	sd.t.Drop()
+	// Forget the pieces: a later Seed from another replica starts from what
+	// that replica's check says, not from what this one had.
+	for i := range n {
+		s.completion.Set(metainfo.PieceKey{InfoHash: ih, Index: i}, false)
+	}
+}
+
+// DropFrom stops seeding a torrent if it is served from volume (whose copy
+// turned out bad) and makes the next sync pick another replica at once.
+func (s *Seeder) DropFrom(infoHash, volume string) {
+	var ih metainfo.Hash
+	if ih.FromHexString(infoHash) != nil {
+		return
+	}
+	s.mu.Lock()
+	sd, ok := s.torrents[ih]
+	s.mu.Unlock()
+	if ok && sd.volume == volume {
+		s.log.Warn("stopped serving a bad replica", "info_hash", infoHash, "volume", volume)
+		s.Drop(infoHash)
+	}
+	s.Kick()
+}
+
+// Kick makes Serve sync with its source now instead of at the next tick.
+func (s *Seeder) Kick() {
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Ready is closed once the first sync has added every stored torrent.
+func (s *Seeder) Ready() <-chan struct{} { return s.ready }
+
+// Volume returns the volume a torrent is served from.
+func (s *Seeder) Volume(infoHash string) (string, bool) {
+	var ih metainfo.Hash
+	if ih.FromHexString(infoHash) != nil {
+		return "", false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sd, ok := s.torrents[ih]
+	return sd.volume, ok
 }
 
 // Status tells whether the seeder holds a torrent and whether all its pieces
@@ -214,12 +313,12 @@ func (s *Seeder) Status(infoHash string) (seeding, complete bool) {
 		return false, false
 	}
 	s.mu.Lock()
-	t, ok := s.torrents[ih]
+	sd, ok := s.torrents[ih]
 	s.mu.Unlock()
 	if !ok {
 		return false, false
 	}
-	return true, t.Info() != nil && t.Complete().Bool()
+	return true, sd.t.Info() != nil && sd.t.Complete().Bool()
 }
 
 // WaitComplete blocks until the torrent is fully verified or ctx ends.
@@ -229,13 +328,13 @@ func (s *Seeder) WaitComplete(ctx context.Context, infoHash string) error {
 		return err
 	}
 	s.mu.Lock()
-	t, ok := s.torrents[ih]
+	sd, ok := s.torrents[ih]
 	s.mu.Unlock()
 	if !ok {
 		return fmt.Errorf("not seeding %s", infoHash)
 	}
 	select {
-	case <-t.Complete().On():
+	case <-sd.t.Complete().On():
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
@@ -250,32 +349,30 @@ func (s *Seeder) Count() int {
 }
 
 // Sync makes the client seed exactly want: it adds what is missing (loading
-// its info dict with info when the item has none, and verifying its data)
-// and drops what is no longer wanted.
+// its info dict with info when the item has none, and checking its replica)
+// and drops what is no longer wanted. A torrent listed on several volumes is
+// seeded from the first one whose replica checks out; one served from a
+// volume no longer listed for it moves to a listed one.
 func (s *Seeder) Sync(ctx context.Context, want []Item, info InfoLoader) error {
-	keep := make(map[string]bool, len(want))
-	var errs []error
+	byHash := map[string][]Item{}
+	var order []string
 	for _, it := range want {
-		keep[it.InfoHash] = true
-		if seeding, _ := s.Status(it.InfoHash); seeding {
-			continue
+		if _, ok := byHash[it.InfoHash]; !ok {
+			order = append(order, it.InfoHash)
 		}
-		if it.InfoBytes == nil {
-			b, err := info(ctx, it.InfoHash)
-			if err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			it.InfoBytes = b
+		byHash[it.InfoHash] = append(byHash[it.InfoHash], it)
+	}
+	var errs []error
+	for _, ih := range order {
+		if ctx.Err() != nil {
+			return ctx.Err()
 		}
-		if err := s.Seed(it, false); err != nil {
-			errs = append(errs, err)
-		}
+		errs = append(errs, s.syncOne(ctx, byHash[ih], info))
 	}
 	s.mu.Lock()
 	var drop []string
 	for ih := range s.torrents {
-		if !keep[ih.HexString()] {
+		if _, ok := byHash[ih.HexString()]; !ok && !s.fetching[ih] {
 			drop = append(drop, ih.HexString())
 		}
 	}
@@ -286,24 +383,65 @@ func (s *Seeder) Sync(ctx context.Context, want []Item, info InfoLoader) error {
 	return errors.Join(errs...)
 }
 
+// syncOne seeds one torrent from the first good replica of items.
+func (s *Seeder) syncOne(ctx context.Context, items []Item, info InfoLoader) error {
+	ih := items[0].InfoHash
+	if vol, ok := s.Volume(ih); ok {
+		for _, it := range items {
+			if it.Volume == vol {
+				return nil
+			}
+		}
+		s.Drop(ih)
+	}
+	var infoBytes []byte
+	var errs []error
+	for _, it := range items {
+		if it.InfoBytes == nil {
+			if infoBytes == nil {
+				b, err := info(ctx, ih)
+				if err != nil {
+					return err
+				}
+				infoBytes = b
+			}
+			it.InfoBytes = infoBytes
+		}
+		err := s.Seed(ctx, it, false)
+		if err == nil {
+			return nil
+		}
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
 // Serve keeps the client in step with source until ctx ends, then closes it.
 // source lists what to seed without info dicts; info loads one when needed.
 func (s *Seeder) Serve(ctx context.Context, source func(context.Context) ([]Item, error), info InfoLoader, every time.Duration) error {
 	defer s.Close()
 	tick := time.NewTicker(every)
 	defer tick.Stop()
+	start := time.Now()
 	for {
 		if items, err := source(ctx); err != nil {
 			if ctx.Err() == nil {
 				s.log.Warn("list torrents to seed", "err", err)
 			}
-		} else if err := s.Sync(ctx, items, info); err != nil {
-			s.log.Warn("seed torrents", "err", err)
+		} else {
+			if err := s.Sync(ctx, items, info); err != nil && ctx.Err() == nil {
+				s.log.Warn("seed torrents", "err", err)
+			}
+			s.readyOnce.Do(func() {
+				s.log.Info("seedbox ready", "torrents", s.Count(), "took", time.Since(start).Round(time.Millisecond))
+				close(s.ready)
+			})
 		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-tick.C:
+		case <-s.kick:
 		}
 	}
 }
@@ -328,10 +466,10 @@ func (s *Seeder) Close() error {
 // instead of waiting for its next announce. Unknown torrents are ignored.
 func (s *Seeder) AddPeer(ih [20]byte, addr netip.AddrPort) {
 	s.mu.Lock()
-	t, ok := s.torrents[metainfo.Hash(ih)]
+	sd, ok := s.torrents[metainfo.Hash(ih)]
 	s.mu.Unlock()
 	if !ok || !addr.IsValid() {
 		return
 	}
-	t.AddPeers([]torrent.PeerInfo{{Addr: net.TCPAddrFromAddrPort(addr), Source: torrent.PeerSourceTracker}})
+	sd.t.AddPeers([]torrent.PeerInfo{{Addr: net.TCPAddrFromAddrPort(addr), Source: torrent.PeerSourceTracker}})
 }

@@ -36,7 +36,12 @@ type Volume struct {
 	Name    string
 	Path    string
 	State   string
-	Reserve int64
+	Reserve int64 // free bytes below which the volume takes nothing new
+	// Capacity caps what the volume may hold (0: the file system's size);
+	// Used is the content the catalog places on it, which counts against
+	// the cap.
+	Capacity int64
+	Used     int64
 }
 
 // Volumes is the set of this node's volumes and the placement policy.
@@ -87,17 +92,61 @@ func (vs *Volumes) SetPolicy(policy, forced string) {
 	vs.policy, vs.forced = policy, forced
 }
 
+// Policy returns the placement policy and the forced volume.
+func (vs *Volumes) Policy() (policy, forced string) {
+	vs.mu.Lock()
+	defer vs.mu.Unlock()
+	return vs.policy, vs.forced
+}
+
+// Update replaces the volume set and the placement policy at runtime (an
+// administrator changed them in the catalog). Folders of new readable
+// volumes are created; a volume that cannot be prepared is kept out of the
+// set and reported.
+func (vs *Volumes) Update(vols []Volume, policy, forced string) error {
+	var errs []error
+	keep := vols[:0:0]
+	for _, v := range vols {
+		if v.State != StateMaintenance {
+			if err := os.MkdirAll(filepath.Join(v.Path, stagingDir), 0o755); err != nil {
+				errs = append(errs, fmt.Errorf("volume %s: %w", v.Name, err))
+				continue
+			}
+		}
+		keep = append(keep, v)
+	}
+	vs.mu.Lock()
+	vs.vols, vs.policy, vs.forced = keep, policy, forced
+	vs.mu.Unlock()
+	return errors.Join(errs...)
+}
+
+// Readable reports whether data on the named volume may be read: it is one
+// of this node's volumes and not in maintenance. The seeder and the web seed
+// must not serve from a volume that is not readable.
+func (vs *Volumes) Readable(name string) bool {
+	v, ok := vs.ByName(name)
+	return ok && v.State != StateMaintenance
+}
+
 // Place picks the volume for a new upload of size bytes (-1 if unknown).
 func (vs *Volumes) Place(size int64) (Volume, error) {
 	vs.mu.Lock()
 	defer vs.mu.Unlock()
 	if vs.policy == PlaceForced {
 		for _, v := range vs.vols {
-			if v.Name == vs.forced && v.State == StateActive {
-				return v, nil
+			if v.Name != vs.forced {
+				continue
 			}
+			if v.State != StateActive {
+				return Volume{}, fmt.Errorf("%w: forced volume %q is %s", ErrNoVolume, vs.forced, v.State)
+			}
+			if _, ok := v.fits(size); !ok {
+				return Volume{}, fmt.Errorf("%w: forced volume %q is down to its reserve", ErrNoVolume, vs.forced)
+			}
+			return v, nil
 		}
-		return Volume{}, fmt.Errorf("%w: forced volume %q is not active", ErrNoVolume, vs.forced)
+		return Volume{}, fmt.Errorf("%w: forced volume %q is not a volume of this node", ErrNoVolume, vs.forced)
 	}
 	var cands []Volume
 	var free []int64
@@ -105,8 +154,8 @@ func (vs *Volumes) Place(size int64) (Volume, error) {
 		if v.State != StateActive {
 			continue
 		}
-		f, err := FreeBytes(v.Path)
-		if err != nil || f-max(size, 0) < v.Reserve {
+		f, ok := v.fits(size)
+		if !ok {
 			continue
 		}
 		cands, free = append(cands, v), append(free, f)
@@ -125,6 +174,43 @@ func (vs *Volumes) Place(size int64) (Volume, error) {
 		}
 	}
 	return cands[best], nil
+}
+
+// fits returns the volume's free space and whether size more bytes (-1:
+// unknown, counted as 0) leave at least the reserve free.
+func (v Volume) fits(size int64) (int64, bool) {
+	f, err := v.Free()
+	if err != nil {
+		return 0, false
+	}
+	return f, f-max(size, 0) >= v.Reserve
+}
+
+// Free is the space the volume can still take: the file system's free
+// space, bounded by what the capacity cap leaves.
+func (v Volume) Free() (int64, error) {
+	f, err := FreeBytes(v.Path)
+	if err != nil {
+		return 0, err
+	}
+	if v.Capacity > 0 {
+		f = min(f, max(v.Capacity-v.Used, 0))
+	}
+	return f, nil
+}
+
+// Usage is how full the volume is, for retention: with a capacity cap, the
+// content the catalog places on it against the cap; otherwise the file
+// system's used bytes against its size.
+func (v Volume) Usage() (used, capacity int64, err error) {
+	if v.Capacity > 0 {
+		return v.Used, v.Capacity, nil
+	}
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(v.Path, &st); err != nil {
+		return 0, 0, fmt.Errorf("statfs %s: %w", v.Path, err)
+	}
+	return int64(st.Blocks-st.Bfree) * int64(st.Bsize), int64(st.Blocks) * int64(st.Bsize), nil
 }
 
 // FreeBytes is the space available to unprivileged writers at path.
