@@ -10,7 +10,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/seedbed/seedbed/catalog"
 	"github.com/seedbed/seedbed/ingest"
 	"github.com/seedbed/seedbed/multipart"
 	"github.com/seedbed/seedbed/publish"
@@ -32,6 +31,12 @@ func (a *App) apiTorrentCreate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	// Quotas are checked against Content-Length before the first byte is read.
+	release, err := a.quota.reserve(r.Context(), currentUser(c), r.ContentLength)
+	if err != nil {
+		return err
+	}
+	defer release()
 	// Content-Length (a client's claim) only picks the first pass's piece
 	// length; ingest re-hashes if the real size disagrees.
 	expected := r.ContentLength
@@ -56,6 +61,9 @@ func (a *App) apiTorrentCreate(c echo.Context) error {
 	}
 	if err != nil {
 		return err
+	}
+	if out.Torrent.State == "deleted" {
+		return echo.NewHTTPError(http.StatusGone, "this content was deleted from Seedbed and cannot be shared again")
 	}
 	obj, err := a.object(r.Context(), out.Torrent, currentUser(c))
 	if err != nil {
@@ -154,34 +162,6 @@ func (a *App) apiTorrentGet(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, obj)
-}
-
-type listReply struct {
-	Torrents []TorrentObject `json:"torrents"`
-	Total    int64           `json:"total"`
-	Page     int             `json:"page"`
-}
-
-func (a *App) apiTorrentList(c echo.Context) error {
-	ctx := c.Request().Context()
-	page, _ := strconv.Atoi(c.QueryParam("page"))
-	page = max(page, 1)
-	list, total, err := a.opts.Catalog.ListTorrents(ctx, catalog.ListQuery{
-		Query: c.QueryParam("q"), Category: c.QueryParam("category"), Sort: c.QueryParam("sort"),
-		Page: page, PerPage: perPage,
-	})
-	if err != nil {
-		return err
-	}
-	out := listReply{Torrents: []TorrentObject{}, Total: total, Page: page}
-	for i := range list {
-		obj, err := a.object(ctx, &list[i], currentUser(c))
-		if err != nil {
-			return err
-		}
-		out.Torrents = append(out.Torrents, obj)
-	}
-	return c.JSON(http.StatusOK, out)
 }
 
 type dedupeReply struct {

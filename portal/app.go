@@ -44,17 +44,34 @@ type Options struct {
 	MaxUploadSize  int64
 	TrustedProxies []netip.Prefix
 	Categories     []string
-	Version        string
-	Logger         *slog.Logger
+	// Metrics, if set, serves the tracker's Prometheus text; the admin page
+	// reads peers, announces and LAN share from it.
+	Metrics http.Handler
+	// Registration is closed, open, domains (RegistrationDomains) or invite.
+	Registration        string
+	RegistrationDomains []string
+	Version             string
+	Logger              *slog.Logger
+	// Deleted, if set, is called after a torrent was marked deleted, so the
+	// node can drop it from the tracker and its volumes at once (the change
+	// feed would within a second anyway).
+	Deleted func(infoHash string)
+	// DefaultQuota is the storage quota of a user who has none set, in
+	// bytes; 0 means no limit.
+	DefaultQuota int64
 }
 
 // App is the portal.
 type App struct {
-	opts   Options
-	e      *echo.Echo
-	render *Renderer
-	log    *slog.Logger
-	secure bool
+	opts    Options
+	e       *echo.Echo
+	render  *Renderer
+	log     *slog.Logger
+	secure  bool
+	logins  *loginLimiter
+	metrics metricsHistory
+	quota   *quotaGuard
+	tus     *tusUploads
 }
 
 // New builds the portal; it fails if a template is missing or broken.
@@ -73,7 +90,12 @@ func New(opts Options) (*App, error) {
 		return nil, err
 	}
 	a := &App{opts: opts, render: r, log: opts.Logger.With("part", "portal"),
-		secure: strings.HasPrefix(opts.PublicURL, "https://")}
+		secure: strings.HasPrefix(opts.PublicURL, "https://"),
+		logins: newLoginLimiter(15*time.Minute, loginFailsPerIP, loginFailsPerName)}
+	a.quota = newQuotaGuard(opts.Catalog, opts.Volumes, opts.DefaultQuota)
+	if a.tus, err = a.newTusUploads(); err != nil {
+		return nil, err
+	}
 	a.e = a.routes()
 	return a, nil
 }
@@ -104,31 +126,60 @@ func (a *App) routes() *echo.Echo {
 
 	e.GET("/healthz", a.healthz)
 	e.GET("/static/:name", a.staticFile)
+	e.GET("/static/vendor/:name", a.staticFile)
 	e.GET("/", a.home)
 	e.GET("/login", a.loginShow)
 	e.POST("/login", a.loginSubmit)
 	e.POST("/logout", a.logout)
+	e.GET("/rss", a.rss)
+	admin := e.Group("/admin", requireUser, requireAdmin)
+	admin.GET("", a.adminShow)
+	admin.POST("/users/:id/role", a.adminUserRole)
+	admin.POST("/users/:id/disabled", a.adminUserDisabled)
+	admin.POST("/users/:id/quota", a.adminUserQuota)
+	e.GET("/register", a.registerShow)
+	e.POST("/register", a.registerSubmit)
+	e.GET("/account", a.accountShow, requireUser)
+	e.POST("/account/password", a.accountPassword, requireUser)
+	e.POST("/account/passkey", a.accountPasskey, requireUser)
+	e.POST("/account/tokens", a.accountTokenCreate, requireUser)
+	e.POST("/account/tokens/:id/revoke", a.accountTokenRevoke, requireUser)
+	e.POST("/account/invites", a.accountInviteCreate, requireUser)
 	e.GET("/upload", a.uploadShow, requireUser)
 	e.GET("/t/:ih", a.torrentShow)
+	e.POST("/t/:ih/edit", a.torrentEditSubmit, requireUser)
+	e.POST("/t/:ih/delete", a.torrentDeleteSubmit, requireUser)
 	e.GET("/u/:name", a.userShow)
 	e.GET("/torrents/:file", a.torrentFile)
 	e.GET("/webseed/:passkey/:ih/*", a.webseed)
 	e.HEAD("/webseed/:passkey/:ih/*", a.webseed)
 
+	e.GET("/api/v1/openapi.json", a.openAPI)
 	api := e.Group("/api/v1", requireUser)
 	api.POST("/torrents", a.apiTorrentCreate)
 	api.GET("/torrents", a.apiTorrentList)
 	api.GET("/torrents/:ih", a.apiTorrentGet)
+	api.PATCH("/torrents/:ih", a.apiTorrentPatch)
+	api.DELETE("/torrents/:ih", a.apiTorrentDelete)
 	api.GET("/dedupe", a.apiDedupe)
+	a.tus.mount(e)
 	return e
 }
 
 // skipCSRF exempts requests that carry their own credentials (a Bearer token
-// cannot be sent by a cross-site form) and the web seed.
+// cannot be sent by a cross-site form), API requests without a session
+// cookie (they carry no ambient authority and get a 401) and the web seed.
 func skipCSRF(c echo.Context) bool {
 	r := c.Request()
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		if _, err := r.Cookie(sessionCookie); err != nil {
+			return true
+		}
+	}
 	return strings.HasPrefix(r.Header.Get(echo.HeaderAuthorization), "Bearer ") ||
-		strings.HasPrefix(r.URL.Path, "/webseed/")
+		strings.HasPrefix(r.URL.Path, "/webseed/") ||
+		isTusPath(r.URL.Path) // checks its X-CSRF-Token header itself
+
 }
 
 func (a *App) healthz(c echo.Context) error {

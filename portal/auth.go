@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -100,14 +101,21 @@ func (a *App) loginShow(c echo.Context) error {
 
 func (a *App) loginSubmit(c echo.Context) error {
 	name, next := strings.TrimSpace(c.FormValue("name")), safeNext(c.FormValue("next"))
+	if wait, blocked := a.logins.Blocked(c.RealIP(), name); blocked {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+		return a.renderPage(c, http.StatusTooManyRequests, "login",
+			loginView{Base: a.base(c), Name: name, Next: next, Error: waitMessage(wait)})
+	}
 	u, err := a.opts.Catalog.Authenticate(c.Request().Context(), name, c.FormValue("password"))
 	if errors.Is(err, catalog.ErrBadCredentials) {
+		a.logins.Fail(c.RealIP(), name)
 		return a.renderPage(c, http.StatusUnauthorized, "login",
 			loginView{Base: a.base(c), Name: name, Next: next, Error: "Wrong user name or password."})
 	}
 	if err != nil {
 		return err
 	}
+	a.logins.Succeed(name)
 	if err := a.startSession(c, u); err != nil {
 		return err
 	}

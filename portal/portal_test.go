@@ -27,6 +27,7 @@ import (
 )
 
 type harness struct {
+	app   *App
 	srv   *httptest.Server
 	cat   *catalog.Catalog
 	user  *catalog.User
@@ -71,6 +72,7 @@ func newHarness(t testing.TB) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	h.app = app
 	h.srv = httptest.NewServer(app)
 	app.opts.PublicURL = h.srv.URL
 	t.Cleanup(h.srv.Close)

@@ -18,7 +18,7 @@ import (
 	"github.com/seedbed/seedbed/templates"
 )
 
-var pages = []string{"login", "home", "upload", "torrent", "user", "error"}
+var pages = []string{"login", "home", "upload", "torrent", "user", "error", "register", "account", "admin"}
 
 // Renderer holds one parsed template set per page (layout + page).
 type Renderer struct {
@@ -29,16 +29,19 @@ type Renderer struct {
 // NewRenderer parses every page; a missing or broken page is an error.
 func NewRenderer(version string) (*Renderer, error) {
 	r := &Renderer{pages: map[string]*template.Template{}, hashes: map[string]string{}}
-	entries, err := fs.ReadDir(static.FS, ".")
+	err := fs.WalkDir(static.FS, ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(static.FS, name)
+		sum := sha256.Sum256(b)
+		r.hashes[name] = hex.EncodeToString(sum[:6])
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("read static files: %w", err)
 	}
-	for _, e := range entries {
-		b, _ := fs.ReadFile(static.FS, e.Name())
-		sum := sha256.Sum256(b)
-		r.hashes[e.Name()] = hex.EncodeToString(sum[:6])
-	}
-	funcs := template.FuncMap{"asset": r.assetURL}
+	funcs := template.FuncMap{"asset": r.assetURL, "markdown": renderMarkdown}
 	for _, p := range pages {
 		t, err := template.New(p).Funcs(funcs).ParseFS(templates.FS, "layout.html", p+".html")
 		if err != nil {
@@ -83,6 +86,9 @@ func (a *App) staticFile(c echo.Context) error {
 	name := c.Param("name")
 	if strings.Contains(name, "/") {
 		return echo.ErrNotFound
+	}
+	if strings.HasPrefix(c.Request().URL.Path, "/static/vendor/") {
+		name = "vendor/" + name
 	}
 	b, err := fs.ReadFile(static.FS, name)
 	if err != nil {

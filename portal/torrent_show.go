@@ -23,6 +23,10 @@ type torrentView struct {
 	Replicas                    []ReplicaObject
 	Duplicate                   bool
 	TorrentURL, Magnet, PageURL string
+	// CanManage shows the edit and delete forms (uploader, moderators, admins).
+	CanManage  bool
+	Saved      bool
+	Categories []string
 }
 
 func (a *App) torrentShow(c echo.Context) error {
@@ -34,6 +38,8 @@ func (a *App) torrentShow(c echo.Context) error {
 	v := torrentView{Base: a.base(c), T: a.row(t), Duplicate: c.QueryParam("duplicate") == "1",
 		TorrentURL: "/torrents/" + t.InfoHash + ".torrent", PageURL: a.pageURL(t.InfoHash)}
 	v.Files = v.T.Files
+	v.CanManage, v.Saved = canManage(currentUser(c), t), c.QueryParam("saved") == "1"
+	v.Categories = categoryChoices(a.opts.Categories, t.Category)
 	if u := currentUser(c); u != nil {
 		if v.Magnet, err = a.magnet(t, u); err != nil {
 			return err
@@ -56,8 +62,11 @@ func (a *App) findTorrent(ctx context.Context, ih string) (*catalog.Torrent, err
 		return nil, echo.NewHTTPError(http.StatusBadRequest, "an info hash is 40 hexadecimal characters")
 	}
 	t, err := a.opts.Catalog.TorrentByInfoHash(ctx, ih)
-	if errors.Is(err, catalog.ErrNotFound) || (err == nil && t.State == "deleted") {
+	if errors.Is(err, catalog.ErrNotFound) {
 		return nil, echo.NewHTTPError(http.StatusNotFound, "no torrent with that info hash")
+	}
+	if err == nil && t.State == catalog.StateDeleted {
+		return nil, echo.NewHTTPError(http.StatusGone, "this torrent was deleted")
 	}
 	return t, err
 }

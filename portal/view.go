@@ -19,11 +19,14 @@ type Base struct {
 	Query   string
 	Flash   string
 	Version string
+	// CanRegister shows the sign-up link (registration is not closed).
+	CanRegister bool
 }
 
 func (a *App) base(c echo.Context) Base {
 	tok, _ := c.Get(middleware.DefaultCSRFConfig.ContextKey).(string)
-	return Base{User: currentUser(c), CSRF: tok, Query: c.QueryParam("q"), Version: a.opts.Version}
+	return Base{User: currentUser(c), CSRF: tok, Query: c.QueryParam("q"), Version: a.opts.Version,
+		CanRegister: a.registrationMode() != regClosed}
 }
 
 type errorView struct {
@@ -34,6 +37,7 @@ type errorView struct {
 // torrentRow is one torrent as pages show it.
 type torrentRow struct {
 	InfoHash, Title, Category, Description, State, Uploader string
+	PurgeReason, Purged                                     string // when state is purged
 	Size                                                    string
 	Files                                                   []fileRow
 	Seeders, Leechers, Completed                            int
@@ -46,9 +50,12 @@ func (a *App) row(t *catalog.Torrent) torrentRow {
 	sc := a.counts(t.InfoHash)
 	r := torrentRow{
 		InfoHash: t.InfoHash, Title: t.Title, Category: t.Category, Description: t.Description,
-		State: string(t.State), Uploader: t.UploaderName, Size: config.HumanBytes(t.Size),
+		State: string(t.State), Uploader: t.UploaderName, Size: config.HumanBytes(t.Size), PurgeReason: t.PurgeReason,
 		Seeders: sc.Seeders, Leechers: sc.Leechers, Completed: sc.Completed,
 		Created: t.CreatedAt.Local().Format("2 Jan 2006 15:04"), CreatedISO: t.CreatedAt.UTC().Format(time.RFC3339),
+	}
+	if !t.PurgedAt.IsZero() {
+		r.Purged = t.PurgedAt.Local().Format("2 Jan 2006 15:04")
 	}
 	for _, f := range t.Files {
 		p := f.Path
@@ -93,6 +100,8 @@ type TorrentObject struct {
 	Leechers    int             `json:"leechers"`
 	Completed   int             `json:"completed"`
 	State       string          `json:"state"`
+	PurgeReason string          `json:"purge_reason,omitempty"` // why retention purged its data
+	PurgedAt    *time.Time      `json:"purged_at,omitempty"`
 	Uploader    string          `json:"uploader"`
 	CreatedAt   time.Time       `json:"created_at"`
 	Replicas    []ReplicaObject `json:"replicas"`
@@ -113,6 +122,15 @@ type ReplicaObject struct {
 }
 
 func (a *App) object(ctx context.Context, t *catalog.Torrent, viewer *catalog.User) (TorrentObject, error) {
+	reps, err := a.opts.Catalog.ReplicasOf(ctx, t.ID)
+	if err != nil {
+		return TorrentObject{}, err
+	}
+	return a.objectWith(t, viewer, reps)
+}
+
+// objectWith builds the object from a torrent and its replicas, read before.
+func (a *App) objectWith(t *catalog.Torrent, viewer *catalog.User, reps []catalog.Replica) (TorrentObject, error) {
 	sc := a.counts(t.InfoHash)
 	o := TorrentObject{
 		InfoHash: t.InfoHash, Name: t.Name, Title: t.Title, Category: t.Category, Description: t.Description,
@@ -120,7 +138,11 @@ func (a *App) object(ctx context.Context, t *catalog.Torrent, viewer *catalog.Us
 		Uploader: t.UploaderName, CreatedAt: t.CreatedAt.UTC(),
 		PageURL: a.pageURL(t.InfoHash), TorrentURL: a.torrentURL(t.InfoHash),
 		Seeders: sc.Seeders, Leechers: sc.Leechers, Completed: sc.Completed,
-		Files: []FileObject{}, Replicas: []ReplicaObject{},
+		Files: []FileObject{}, Replicas: []ReplicaObject{}, PurgeReason: t.PurgeReason,
+	}
+	if !t.PurgedAt.IsZero() {
+		at := t.PurgedAt.UTC()
+		o.PurgedAt = &at
 	}
 	for _, f := range t.Files {
 		o.Files = append(o.Files, FileObject{Path: f.Path, Size: f.Size})
@@ -131,10 +153,6 @@ func (a *App) object(ctx context.Context, t *catalog.Torrent, viewer *catalog.Us
 			return o, err
 		}
 		o.Magnet = m
-	}
-	reps, err := a.opts.Catalog.ReplicasOf(ctx, t.ID)
-	if err != nil {
-		return o, err
 	}
 	for _, r := range reps {
 		o.Replicas = append(o.Replicas, ReplicaObject{Node: r.Node, Volume: r.VolumeName, State: r.State})

@@ -10,7 +10,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/seedbed/seedbed/catalog"
-	"github.com/seedbed/seedbed/seedbox"
 )
 
 // webseed serves torrent content over HTTP with Range support for BEP 19
@@ -84,8 +83,8 @@ func (a *App) replicaDir(c echo.Context, torrentID uint64, ih string) (string, e
 			continue
 		}
 		v, ok := a.opts.Volumes.ByName(r.VolumeName)
-		if !ok || v.State == seedbox.StateMaintenance {
-			continue
+		if !ok || !a.opts.Volumes.Readable(r.VolumeName) {
+			continue // not here, or in maintenance: never read
 		}
 		return v.TorrentDir(ih), nil
 	}

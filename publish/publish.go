@@ -37,6 +37,9 @@ type Meta struct {
 type Outcome struct {
 	Torrent   *catalog.Torrent
 	Duplicate bool
+	// Revived: the content of a purged torrent was uploaded again; that
+	// torrent is active again, with this upload as its data.
+	Revived bool
 }
 
 // Publisher runs the upload pipeline of one node.
@@ -94,7 +97,11 @@ func (p *Publisher) Commit(ctx context.Context, st *Staged, meta Meta) (Outcome,
 	mu := p.lockFor(res.Size, res.MD510M)
 	mu.Lock()
 	defer mu.Unlock()
-	if dup, err := p.findDuplicate(ctx, res); err != nil || dup != nil {
+	dup, err := p.findDuplicate(ctx, res)
+	if err == nil && dup != nil && dup.State == catalog.StatePurged {
+		return p.revive(ctx, st, res, dup)
+	}
+	if err != nil || dup != nil {
 		st.Abort()
 		return Outcome{Torrent: dup, Duplicate: dup != nil}, err
 	}

@@ -1,6 +1,10 @@
-// Upload page: pick or drop files or a whole folder, send them as one
-// multipart request with a live progress bar (percent, speed, time left),
-// then open the torrent's page.
+// Upload page: pick or drop files or a whole folder. Before any byte is
+// sent, the MD5 of the first 10 MiB (spark-md5) and the size ask
+// /api/v1/dedupe whether the content is already shared. Otherwise every file
+// goes up as a resumable tus upload (tus-js-client) to /api/v1/uploads/;
+// the files of a folder share the metadata folder and folder_files. A
+// dropped connection is retried, and a reload resumes where it stopped
+// (tus-js-client remembers upload URLs in localStorage by fingerprint).
 (function () {
   'use strict';
   var form = document.getElementById('upload');
@@ -10,7 +14,10 @@
   var bar = document.getElementById('bar');
   var stats = document.getElementById('stats');
   var result = document.getElementById('result');
-  var files = []; // {file, path}
+  var known = document.getElementById('known');
+  var csrf = form.dataset.csrf;
+  var files = []; // {file, path}, in torrent (sorted path) order
+  var PREFIX = 10 * 1024 * 1024;
 
   function human(n) {
     var u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'], i = 0;
@@ -25,11 +32,13 @@
     if (m) return m + ' min ' + (s % 60) + ' s';
     return s + ' s';
   }
+  function totalSize() { return files.reduce(function (s, f) { return s + f.file.size; }, 0); }
   function setFiles(list) {
     files = list.sort(function (a, b) { return a.path < b.path ? -1 : a.path > b.path ? 1 : 0; });
-    var total = files.reduce(function (s, f) { return s + f.file.size; }, 0);
-    chosen.textContent = files.length ? files.length + ' file' + (files.length > 1 ? 's' : '') + ', ' + human(total) : 'Nothing chosen yet.';
+    chosen.textContent = files.length ? files.length + ' file' + (files.length > 1 ? 's' : '') + ', ' + human(totalSize()) : 'Nothing chosen yet.';
     send.disabled = !files.length;
+    known.hidden = true;
+    result.hidden = true;
   }
   function fromInput(input) {
     setFiles(Array.prototype.map.call(input.files, function (f) {
@@ -74,41 +83,126 @@
     Promise.all(jobs).then(function () { setFiles(out); });
   });
 
+  // md5Prefix hashes the first 10 MiB of the files' bytes in torrent order,
+  // as the server's md5_10m.
+  function md5Prefix() {
+    var spark = new SparkMD5.ArrayBuffer(), left = PREFIX, i = 0;
+    function next() {
+      if (left <= 0 || i >= files.length) return Promise.resolve(spark.end());
+      var f = files[i++].file, n = Math.min(left, f.size);
+      left -= n;
+      if (!n) return next();
+      return f.slice(0, n).arrayBuffer().then(function (buf) { spark.append(buf); return next(); });
+    }
+    return next();
+  }
+
+  function dedupe() {
+    return md5Prefix().then(function (md5) {
+      return fetch('/api/v1/dedupe?size=' + totalSize() + '&md5_10m=' + md5, {
+        headers: { Accept: 'application/json' }, credentials: 'same-origin'
+      });
+    }).then(function (r) { return r.ok ? r.json() : { match: false }; });
+  }
+
+  function showKnown(t) {
+    var a = known.querySelector('a');
+    a.href = t.page_url.replace(/^https?:\/\/[^/]+/, '');
+    a.textContent = t.title || t.name;
+    known.hidden = false;
+    document.getElementById('progress').hidden = true;
+    location.href = a.getAttribute('href') + '?duplicate=1';
+  }
+
+  // folderID names this selection stably, so a reload resumes the same uploads.
+  function folderID() {
+    var key = files.map(function (f) { return f.path + '\u0000' + f.file.size + '\u0000' + f.file.lastModified; }).join('\n');
+    return SparkMD5.hash(key);
+  }
+
+  function uploadAll(fields) {
+    var total = totalSize(), before = 0, started = performance.now(), startBytes = null;
+    var folder = files.length > 1 || files[0].path.indexOf('/') >= 0 ? folderID() : '';
+    var outcome = null, i = 0;
+    function progress(sent) {
+      var done = before + sent;
+      if (startBytes === null) startBytes = done; // resumed bytes do not count toward speed
+      var secs = (performance.now() - started) / 1000;
+      var speed = (done - startBytes) / Math.max(secs, 0.001);
+      var pct = total ? done / total * 100 : 100;
+      bar.value = pct;
+      if (done >= total) {
+        stats.textContent = '100% · making the seed link…';
+        return;
+      }
+      stats.textContent = pct.toFixed(1) + '% · ' + human(speed) + '/s · ' +
+        (speed > 0 ? duration((total - done) / speed) : '…') + ' left';
+    }
+    function one() {
+      if (i >= files.length) return Promise.resolve(outcome);
+      var f = files[i++];
+      var meta = { filename: f.path, title: fields.title, category: fields.category, description: fields.description };
+      if (folder) { meta.folder = folder; meta.folder_files = String(files.length); }
+      return new Promise(function (resolve, reject) {
+        var up = new tus.Upload(f.file, {
+          endpoint: '/api/v1/uploads/',
+          chunkSize: 16 * 1024 * 1024,
+          retryDelays: [0, 1000, 3000, 5000, 10000, 20000, 30000],
+          metadata: meta,
+          headers: { 'X-CSRF-Token': csrf },
+          storeFingerprintForResuming: true,
+          removeFingerprintOnSuccess: true,
+          fingerprint: function (file) {
+            return Promise.resolve(['seedbed', folder, f.path, file.size, file.lastModified].join('|'));
+          },
+          onProgress: function (sent) { progress(sent); },
+          onAfterResponse: function (req, res) {
+            var ih = res.getHeader('Seedbed-Info-Hash');
+            if (ih) outcome = { info_hash: ih, duplicate: res.getHeader('Seedbed-Duplicate') === 'true' };
+          },
+          onError: function (err) { reject(err); },
+          onSuccess: function () { before += f.file.size; resolve(); }
+        });
+        up.findPreviousUploads().then(function (prev) {
+          if (prev.length) up.resumeFromPreviousUpload(prev[0]);
+          up.start();
+        });
+      }).then(one);
+    }
+    return one();
+  }
+
+  function errorText(err) {
+    var res = err && err.originalResponse;
+    if (res) {
+      try { return JSON.parse(res.getBody()).error; } catch (e) { /* not JSON */ }
+      return 'upload refused (HTTP ' + res.getStatus() + ')';
+    }
+    if (err && err.originalRequest) {
+      return 'the connection dropped and did not come back; choose the same files again to resume';
+    }
+    return (err && err.message) || 'upload failed';
+  }
+
   form.addEventListener('submit', function (e) {
     e.preventDefault();
     if (!files.length) return;
-    var data = new FormData();
-    ['title', 'category', 'description'].forEach(function (k) { data.append(k, form.elements[k].value); });
-    files.forEach(function (f) { data.append('file', f.file, f.path); });
-    var xhr = new XMLHttpRequest();
-    var started = performance.now();
+    var fields = {};
+    ['title', 'category', 'description'].forEach(function (k) { fields[k] = form.elements[k].value.trim(); });
     send.disabled = true;
     result.hidden = true;
+    known.hidden = true;
     document.getElementById('progress').hidden = false;
-    xhr.upload.addEventListener('progress', function (ev) {
-      if (!ev.lengthComputable) return;
-      var pct = ev.loaded / ev.total * 100;
-      var secs = (performance.now() - started) / 1000;
-      var speed = ev.loaded / Math.max(secs, 0.001);
-      bar.value = pct;
-      stats.textContent = pct.toFixed(1) + '% · ' + human(speed) + '/s · ' +
-        duration((ev.total - ev.loaded) / speed) + ' left';
-    });
-    xhr.upload.addEventListener('load', function () { stats.textContent = '100% · making the seed link…'; });
-    xhr.addEventListener('load', function () {
-      var body = {};
-      try { body = JSON.parse(xhr.responseText); } catch (err) { /* not JSON */ }
-      if (xhr.status === 200 || xhr.status === 201) {
-        location.href = body.page_url.replace(/^https?:\/\/[^/]+/, '') + (body.duplicate ? '?duplicate=1' : '');
-        return;
-      }
-      fail(body.error || ('upload failed (HTTP ' + xhr.status + ')'));
-    });
-    xhr.addEventListener('error', function () { fail('the connection dropped; try again'); });
-    xhr.open('POST', form.action);
-    xhr.setRequestHeader('X-CSRF-Token', form.dataset.csrf);
-    xhr.setRequestHeader('Accept', 'application/json');
-    xhr.send(data);
+    bar.value = 0;
+    stats.textContent = 'Checking whether this is already shared…';
+    dedupe().then(function (d) {
+      if (d.match) { showKnown(d.torrent); return; }
+      stats.textContent = 'Starting…';
+      return uploadAll(fields).then(function (out) {
+        if (!out) throw new Error('the server finished the upload without naming its torrent');
+        location.href = '/t/' + out.info_hash + (out.duplicate ? '?duplicate=1' : '');
+      });
+    }).catch(function (err) { fail(errorText(err)); });
   });
   function fail(msg) {
     result.textContent = msg;
