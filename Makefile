@@ -31,7 +31,8 @@ unit:
 
 # Fuzz targets: package:Target pairs.
 FUZZ_TARGETS := ./ingest:FuzzSanitizePath ./ingest:FuzzHasher ./multipart:FuzzReader \
-	./tracker:FuzzParseAnnounce ./tracker:FuzzParseScrape ./tracker:FuzzParseUDPPacket ./tracker:FuzzClientIP
+	./tracker:FuzzParseAnnounce ./tracker:FuzzParseScrape ./tracker:FuzzParseUDPPacket ./tracker:FuzzClientIP ./tracker:FuzzBencodeWriter \
+	./tracker/redisstore:FuzzDecodeRecords ./internal/udpload:FuzzParseAnnounceReply ./portal:FuzzParseTusID ./portal:FuzzMarkdown ./catalog:FuzzSearch
 
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
@@ -41,7 +42,7 @@ fuzz:
 	done
 
 benchcheck:
-	$(GO) test -tags $(TAGS) -run='^$$' -bench=. -benchtime=$(BENCHTIME) ./ingest ./tracker ./portal
+	$(GO) test -tags $(TAGS) -run='^$$' -bench=. -benchtime=$(BENCHTIME) ./ingest ./tracker/... ./portal ./seedbox/...
 
 lint:
 	$(GO) vet -tags $(TAGS) ./...
@@ -50,8 +51,10 @@ lint:
 
 # Benchmarks and side-by-side comparisons behind docs/performance.md.
 bench: build
-	$(GO) test -tags $(TAGS) -run='^$$' -bench=. -benchmem -count=5 ./ingest ./tracker ./portal
+	$(GO) test -tags $(TAGS) -run='^$$' -bench=. -benchmem -count=5 ./ingest ./tracker/... ./portal ./seedbox/...
 	SEEDBED_BENCH=1 $(GO) test -tags $(TAGS) -run='^TestBench' -v -timeout 60m ./e2e
+	SEEDBED_BENCH=1 $(GO) test -tags $(TAGS) -run='^TestBenchBrowseSearch$$' -v -timeout 60m ./catalog
+	bench/tracker.sh
 
 clean:
 	rm -rf bin

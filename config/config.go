@@ -49,6 +49,7 @@ type Tracker struct {
 	AnnounceInterval Duration  `toml:"announce_interval"`
 	SeedboxInterval  Duration  `toml:"seedbox_interval"`
 	RedisURL         string    `toml:"redis_url"`
+	RedisPrefix      string    `toml:"redis_prefix"` // Redis key prefix shared by the nodes; empty: "seedbed:"
 	Campus           []string  `toml:"campus"`
 	SubnetPrefixV4   int       `toml:"subnet_prefix_v4"`
 	SubnetPrefixV6   int       `toml:"subnet_prefix_v6"`
@@ -79,6 +80,13 @@ type Seedbox struct {
 	Placement   string   `toml:"placement"`
 	ForceVolume string   `toml:"force_volume"`
 	Volumes     []Volume `toml:"volumes"`
+	// ScrubRate caps how many bytes per second the scrub reads (0:
+	// uncapped); ReplicationRate caps replica copies the same way.
+	ScrubRate       Size `toml:"scrub_rate"`
+	ReplicationRate Size `toml:"replication_rate"`
+	// CheckInterval is how often the replicator compares every replica
+	// with the disk and the wanted count.
+	CheckInterval Duration `toml:"check_interval"`
 }
 
 // Volume is one storage location for torrent content.
@@ -87,6 +95,7 @@ type Volume struct {
 	Path          string   `toml:"path"`
 	State         string   `toml:"state"`
 	Reserve       Size     `toml:"reserve"`
+	Capacity      Size     `toml:"capacity"` // cap on what the volume holds; 0: the file system's size
 	ScrubInterval Duration `toml:"scrub_interval"`
 }
 
@@ -94,7 +103,15 @@ type Volume struct {
 type Portal struct {
 	MaxUploadSize Size     `toml:"max_upload_size"`
 	SessionTTL    Duration `toml:"session_ttl"`
-	Registration  string   `toml:"registration"` // closed | open
+	Registration  string   `toml:"registration"` // closed | open | domains | invite
+	// RegistrationDomains are the email domains that may sign up when
+	// Registration is "domains" (e.g. "campus.example.edu").
+	RegistrationDomains []string `toml:"registration_domains"`
+	// DefaultQuota is the storage quota of a user without one of their own
+	// (0: no limit); UploadMaxAge is how long an unfinished resumable
+	// upload is kept without progress.
+	DefaultQuota Size     `toml:"default_quota"`
+	UploadMaxAge Duration `toml:"upload_max_age"`
 }
 
 // Retention is the purge policy applied by the seedbox.
@@ -106,6 +123,7 @@ type Retention struct {
 	HighWater        float64  `toml:"high_water"`
 	LowWater         float64  `toml:"low_water"`
 	ExemptCategories []string `toml:"exempt_categories"`
+	Interval         Duration `toml:"interval"` // how often the daemon applies the policy when auto is on
 }
 
 // Default returns the zero-configuration setup: everything under ./data on
@@ -127,14 +145,17 @@ func Default() Config {
 			EnforceMinInterval: true,
 		},
 		Seedbox: Seedbox{
-			PeerAddr:  "127.0.0.1:51413",
-			Node:      "node-1",
-			Placement: "most-free",
+			PeerAddr:      "127.0.0.1:51413",
+			Node:          "node-1",
+			Placement:     "most-free",
+			ScrubRate:     100 << 20,
+			CheckInterval: Duration(30 * time.Second),
 		},
 		Portal: Portal{
 			MaxUploadSize: 64 << 30,
 			SessionTTL:    Duration(30 * 24 * time.Hour),
 			Registration:  "closed",
+			UploadMaxAge:  Duration(24 * time.Hour),
 		},
 		Retention: Retention{
 			MaxSize:    20 << 30,
@@ -142,6 +163,7 @@ func Default() Config {
 			MinAge:     Duration(168 * time.Hour),
 			HighWater:  0.90,
 			LowWater:   0.80,
+			Interval:   Duration(time.Hour),
 		},
 	}
 }
@@ -267,12 +289,19 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.Tracker.validate()...)
 	errs = append(errs, c.Seedbox.validate()...)
 	switch c.Portal.Registration {
-	case "closed", "open":
+	case "closed", "open", "invite":
+	case "domains":
+		if len(c.Portal.RegistrationDomains) == 0 {
+			add("portal.registration = \"domains\" needs portal.registration_domains")
+		}
 	default:
-		add("portal.registration %q must be closed or open", c.Portal.Registration)
+		add("portal.registration %q must be closed, open, domains or invite", c.Portal.Registration)
 	}
 	if c.Retention.LowWater <= 0 || c.Retention.LowWater >= c.Retention.HighWater || c.Retention.HighWater > 1 {
 		add("retention: need 0 < low_water (%v) < high_water (%v) <= 1", c.Retention.LowWater, c.Retention.HighWater)
+	}
+	if c.Retention.Interval.D() < time.Second || c.Retention.MaxSize < 0 || c.Retention.StaleAfter < 0 || c.Retention.MinAge < 0 {
+		add("retention: interval (%v) must be at least 1s; max_size, stale_after and min_age must not be negative", c.Retention.Interval.D())
 	}
 	return errors.Join(errs...)
 }
@@ -305,6 +334,9 @@ func (t *Tracker) validate() []error {
 		if c == "" || len(c) > 20 {
 			add("tracker.allowed_clients: %q must be a peer_id prefix of 1 to 20 bytes, such as \"-qB\"", c)
 		}
+	}
+	if err := checkRedisURL(t.RedisURL); err != nil {
+		errs = append(errs, err)
 	}
 	if t.AnnounceRate < 0 || (t.AnnounceRate > 0 && t.AnnounceBurst < 1) {
 		add("tracker.announce_rate (%v) must be 0 (no limit) or positive, with announce_burst (%d) at least 1", t.AnnounceRate, t.AnnounceBurst)
@@ -343,6 +375,9 @@ func (s *Seedbox) validate() []error {
 		}
 	default:
 		add("seedbox.placement %q must be most-free, round-robin or forced", s.Placement)
+	}
+	if s.ScrubRate < 0 || s.ReplicationRate < 0 || s.CheckInterval.D() < 100*time.Millisecond {
+		add("seedbox: scrub_rate and replication_rate must not be negative; check_interval (%v) must be at least 100ms", s.CheckInterval.D())
 	}
 	if s.Replicas < 1 {
 		add("seedbox.replicas %d must be at least 1", s.Replicas)

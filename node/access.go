@@ -87,7 +87,7 @@ func (s statsSink) Flush(ctx context.Context, deltas []tracker.StatDelta) error 
 	out := make([]catalog.StatDelta, 0, len(deltas))
 	for _, d := range deltas {
 		out = append(out, catalog.StatDelta{UserID: d.UserID, TorrentID: d.TorrentID,
-			Uploaded: d.Uploaded, Downloaded: d.Downloaded, Completed: d.Completed})
+			Uploaded: d.Uploaded, Downloaded: d.Downloaded, Completed: d.Completed, Leeching: d.Leeching})
 	}
 	return s.c.ApplyStats(ctx, out)
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/seedbed/seedbed/publish"
 	"github.com/seedbed/seedbed/seedbox"
 	"github.com/seedbed/seedbed/tracker"
+	"github.com/seedbed/seedbed/tracker/redisstore"
 )
 
 // Parts selects what a process runs.
@@ -46,15 +47,23 @@ type Node struct {
 	Publisher *publish.Publisher
 	Portal    *portal.App
 
+	// Checker, Replicator and Scrubber keep the seedbox's replicas
+	// verified (node/replication.go).
+	Checker    *seedbox.Checker
+	Replicator *seedbox.Replicator
+	Scrubber   *seedbox.Scrubber
+
 	accessSince time.Time
+	redis       *redisstore.Store // the tracker's peer store when on Redis
 	leechers    chan newLeecher
+	reap        chan struct{} // wakes reapDeleted
 }
 
 // New opens the catalog and builds the selected parts. Listening starts in
 // Serve.
 func New(ctx context.Context, cfg config.Config, parts Parts, log *slog.Logger, version string) (*Node, error) {
 	n := &Node{cfg: cfg, parts: parts, log: log, version: version, Access: tracker.NewAccess(),
-		leechers: make(chan newLeecher, 1024)}
+		leechers: make(chan newLeecher, 1024), reap: make(chan struct{}, 1)}
 	cat, err := catalog.Open(ctx, catalog.Options{URL: cfg.Database.URL, DataDir: cfg.DataDir, Logger: log})
 	if err != nil {
 		return nil, err
@@ -76,7 +85,11 @@ func (n *Node) build(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		n.Tracker = tracker.New(opts, n.Access, tracker.NewMemoryStore(64), statsSink{n.Catalog})
+		store, err := n.openPeerStore(ctx)
+		if err != nil {
+			return err
+		}
+		n.Tracker = tracker.New(opts, n.Access, store, statsSink{n.Catalog})
 	}
 	if n.parts.Seedbox {
 		if err := n.startSeeder(ctx); err != nil {
@@ -91,19 +104,24 @@ func (n *Node) build(ctx context.Context) error {
 
 // openVolumes registers the configured volumes of this node in the catalog.
 func (n *Node) openVolumes(ctx context.Context) error {
-	var vols []seedbox.Volume
 	for _, v := range n.cfg.Seedbox.Volumes {
 		path, err := filepath.Abs(v.Path)
 		if err != nil {
 			return fmt.Errorf("volume %s: %w", v.Name, err)
 		}
-		row, err := n.Catalog.UpsertVolume(ctx, catalog.Volume{Name: v.Name, Path: path, Node: n.cfg.Seedbox.Node, State: v.State})
+		_, err = n.Catalog.RegisterVolume(ctx, catalog.VolumeInfo{Volume: catalog.Volume{Name: v.Name, Path: path,
+			Node: n.cfg.Seedbox.Node, State: v.State}, Capacity: int64(v.Capacity), Reserve: int64(v.Reserve)})
 		if err != nil {
 			return fmt.Errorf("register volume %s: %w", v.Name, err)
 		}
-		vols = append(vols, seedbox.Volume{ID: row.ID, Name: v.Name, Path: path, State: v.State, Reserve: int64(v.Reserve)})
 	}
-	vs, err := seedbox.NewVolumes(vols, n.cfg.Seedbox.Placement, n.cfg.Seedbox.ForceVolume)
+	// The catalog has the runtime truth: states and volumes administrators
+	// set with `seedbed volume` (node/volume_watch.go).
+	vols, policy, forced, err := n.volumeSetup(ctx)
+	if err != nil {
+		return err
+	}
+	vs, err := seedbox.NewVolumes(vols, policy, forced)
 	n.Volumes = vs
 	return err
 }
@@ -113,13 +131,20 @@ func (n *Node) startSeeder(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("seedbox account: %w", err)
 	}
+	if err := n.openChecker(); err != nil {
+		return err
+	}
 	n.Seeder, err = seedbox.NewSeeder(seedbox.Options{
+		Checker:     n.Checker,
 		PeerAddr:    n.cfg.Seedbox.PeerAddr,
 		AnnounceURL: n.cfg.PublicURL + "/announce/" + u.Passkey,
 		DataDir:     filepath.Join(n.cfg.DataDir, "seedbox"),
 		Logger:      n.log,
 	}, n.Volumes)
-	return err
+	if err != nil {
+		return err
+	}
+	return n.buildReplication()
 }
 
 func (n *Node) buildPortal() error {
@@ -139,10 +164,13 @@ func (n *Node) buildPortal() error {
 		Catalog: n.Catalog, Publisher: n.Publisher, Volumes: n.Volumes, Passkeys: passkeys{n.Access},
 		Node: n.cfg.Seedbox.Node, PublicURL: n.cfg.PublicURL, SessionTTL: n.cfg.Portal.SessionTTL.D(),
 		MaxUploadSize: int64(n.cfg.Portal.MaxUploadSize), TrustedProxies: proxies,
-		Version: n.version, Logger: n.log,
+		Version: n.version, Logger: n.log, Deleted: n.torrentDeleted,
+		Registration: n.cfg.Portal.Registration, RegistrationDomains: n.cfg.Portal.RegistrationDomains,
 	}
+	opts.DefaultQuota = int64(n.cfg.Portal.DefaultQuota)
 	if n.Tracker != nil {
 		opts.Swarms = n.Tracker
+		opts.Metrics = n.Tracker.MetricsHandler()
 	}
 	var err error
 	n.Portal, err = portal.New(opts)
@@ -157,7 +185,7 @@ func (n *Node) published(t *catalog.Torrent, v seedbox.Volume) {
 	}
 	if n.Seeder != nil {
 		it := seedbox.Item{InfoHash: t.InfoHash, InfoBytes: t.InfoBytes, Volume: v.Name}
-		if err := n.Seeder.Seed(it, true); err != nil {
+		if err := n.Seeder.Seed(context.Background(), it, true); err != nil {
 			n.log.Error("seed new torrent", "info_hash", t.InfoHash, "err", err)
 		}
 	}
@@ -177,8 +205,10 @@ func (n *Node) Serve(ctx context.Context) error {
 	}
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return n.watchAccess(ctx) })
+	g.Go(func() error { return n.serveStorageAdmin(ctx) })
 	if n.Tracker != nil {
 		g.Go(func() error { return n.Tracker.Serve(ctx) })
+		g.Go(func() error { return n.copySwarmCounts(ctx) })
 	}
 	if udp != nil {
 		g.Go(func() error { return serveUDP(ctx, n.Tracker, udp) })
@@ -186,6 +216,10 @@ func (n *Node) Serve(ctx context.Context) error {
 	if n.Seeder != nil {
 		g.Go(func() error { return n.Seeder.Serve(ctx, n.seedList, n.Catalog.InfoBytes, 5*time.Second) })
 		g.Go(func() error { return n.introduceLeechers(ctx) })
+		g.Go(func() error { return n.Checker.Serve(ctx) })
+		g.Go(func() error { return n.Replicator.Serve(ctx) })
+		g.Go(func() error { return n.Scrubber.Serve(ctx) })
+		g.Go(func() error { return n.reapDeleted(ctx) })
 	}
 	if n.Portal != nil {
 		g.Go(func() error { return n.sweepSessions(ctx) })
@@ -195,6 +229,9 @@ func (n *Node) Serve(ctx context.Context) error {
 			n.log.Warn("sweep leftovers", "err", err)
 		} else if removed > 0 {
 			n.log.Info("removed leftovers of interrupted uploads", "count", removed)
+		}
+		if age := n.cfg.Portal.UploadMaxAge.D(); age > 0 {
+			g.Go(func() error { return n.Publisher.ServeUploadSweeps(ctx, age, min(age/4, time.Hour)) })
 		}
 	}
 	if n.Portal != nil || n.Tracker != nil {
@@ -245,7 +282,9 @@ func (n *Node) handler() http.Handler {
 	if n.Tracker != nil {
 		mux.Handle("/announce/", n.Tracker)
 		mux.Handle("/scrape/", n.Tracker)
-		mux.Handle("GET /metrics", n.Tracker.MetricsHandler())
+	}
+	if n.Tracker != nil || n.Scrubber != nil {
+		mux.HandleFunc("GET /metrics", n.metrics)
 	}
 	if n.Portal != nil {
 		mux.Handle("/", n.Portal)
@@ -303,6 +342,9 @@ func (n *Node) seedList(ctx context.Context) ([]seedbox.Item, error) {
 	}
 	items := make([]seedbox.Item, 0, len(ps))
 	for _, p := range ps {
+		if !n.Volumes.Readable(p.VolumeName) {
+			continue // a volume in maintenance is never read
+		}
 		items = append(items, seedbox.Item{InfoHash: p.InfoHash, Volume: p.VolumeName})
 	}
 	return items, nil
@@ -314,8 +356,14 @@ func (n *Node) Close() error {
 	if n.Seeder != nil {
 		errs = append(errs, n.Seeder.Close())
 	}
+	if n.Checker != nil {
+		// Last, once nothing reads or writes the volumes: marks the
+		// shutdown clean so the next start trusts the ledgers.
+		errs = append(errs, n.Checker.Close())
+	}
 	if n.Catalog != nil {
 		errs = append(errs, n.Catalog.Close())
 	}
+	errs = append(errs, n.closePeerStore())
 	return errors.Join(errs...)
 }

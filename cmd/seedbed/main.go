@@ -44,6 +44,9 @@ func commands() []command {
 		{"seedbox", "[--config FILE]", "run the seedbox alone", runServe(seedboxOnly)},
 		{"user", "add NAME [--admin] [--password-stdin]", "create a user; prints its API token last", runUser},
 		{"token", "create NAME", "print a new API token for a user", runToken},
+		{"volume", "list|add|set|force ...", "storage volumes: list, add, change state, force placement", runVolume},
+		{"retention", "plan [--json] | apply | log", "the retention policy: what would be purged and why / do it", runRetention},
+		{"upload", "[--server URL] [--token T] PATH...", "upload files or folders, resumable; prints page URL and magnet", runUpload},
 		{"version", "", "print version and build info", runVersion},
 	}
 }
