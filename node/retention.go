@@ -74,11 +74,17 @@ func (n *Node) serveStorageAdmin(ctx context.Context) error {
 	if !n.parts.Seedbox {
 		return n.watchVolumes(ctx)
 	}
-	errc := make(chan error, 1)
+	// Scheduled retention runs on one node at a time: the holder of the
+	// "retention" lease in the catalog (node/leader.go).
+	leader := NewLeader(n.Catalog, "retention", n.cfg.Seedbox.Node, LeaseTTL, n.log)
+	errc := make(chan error, 2)
 	go func() { errc <- n.watchVolumes(ctx) }()
-	err := n.serveRetention(ctx, retention.Always{})
-	if werr := <-errc; err == nil {
-		err = werr
+	go func() { errc <- leader.Serve(ctx) }()
+	err := n.serveRetention(ctx, leader)
+	for range 2 {
+		if werr := <-errc; err == nil {
+			err = werr
+		}
 	}
 	return err
 }
