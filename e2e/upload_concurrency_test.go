@@ -103,13 +103,16 @@ func TestUploadConcurrency(t *testing.T) {
 // half-way (its context cancelled) and resumed by a second call.
 func tusJob(ctx context.Context, hc *http.Client, url, tok, path string, cut bool) (string, string, error) {
 	state := uploadclient.MemoryState()
-	opts := uploadclient.Options{Server: url, Token: tok, HTTPClient: hc, ChunkSize: 16 << 10, State: state,
+	opts := uploadclient.Options{Server: url, Token: tok, HTTPClient: hc, ChunkSize: 4 << 10, State: state,
 		Backoff: 50 * time.Millisecond}
 	if cut {
 		cctx, stop := context.WithCancel(ctx)
 		o := opts
+		// Progress counts bytes as they are written: cut only once a later
+		// chunk is on its way, so the server surely holds the first one
+		// (every cut file has at least two chunks).
 		o.Progress = func(sent, total int64) {
-			if sent > total/2 {
+			if sent > opts.ChunkSize && sent > total/2 {
 				stop()
 			}
 		}
