@@ -5,9 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sort"
@@ -15,60 +13,21 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/seedbed/seedbed/catalog"
 	"github.com/seedbed/seedbed/ingest"
-	"github.com/seedbed/seedbed/publish"
 	"github.com/seedbed/seedbed/seedbox"
 )
 
 // tusHarness is a portal on a real catalog and volume in a temp dir.
+// tusHarness is the portal harness plus the path of its one volume.
 type tusHarness struct {
-	srv    *httptest.Server
-	cat    *catalog.Catalog
-	user   *catalog.User
-	token  string
+	*harness
 	volume string
-	app    *App
 }
 
 func newTusHarness(t *testing.T) *tusHarness {
 	t.Helper()
-	ctx := context.Background()
-	dir := t.TempDir()
-	cat, err := catalog.Open(ctx, catalog.Options{DataDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cat.Close() })
-	row, err := cat.UpsertVolume(ctx, catalog.Volume{Name: "v1", Path: filepath.Join(dir, "v1"), Node: "n1", State: "active"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	vols, err := seedbox.NewVolumes([]seedbox.Volume{{ID: row.ID, Name: "v1", Path: row.Path, State: "active"}}, "most-free", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, err := cat.CreateUser(ctx, "alice", "correct horse", "user")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := cat.CreateToken(ctx, u.ID, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	app, err := New(Options{
-		Catalog: cat, Volumes: vols, Node: "n1", Passkeys: passkeySet{},
-		Publisher:     &publish.Publisher{Catalog: cat, Volumes: vols, Node: "n1", Logger: log},
-		MaxUploadSize: 1 << 30, Logger: log,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(app)
-	app.opts.PublicURL = srv.URL
-	t.Cleanup(srv.Close)
-	return &tusHarness{srv: srv, cat: cat, user: u, token: tok, volume: row.Path, app: app}
+	h := newHarness(t)
+	return &tusHarness{harness: h, volume: h.app.opts.Volumes.List()[0].Path}
 }
 
 func tusMeta(kv ...string) string {
