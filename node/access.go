@@ -14,9 +14,11 @@ import (
 // honoured within this delay.
 const accessPoll = 500 * time.Millisecond
 
-// watchAccess keeps n.Access in step with the catalog until ctx ends.
+// watchAccess keeps n.Access in step with the catalog until ctx ends. It
+// goes on from the watermark of the full load Serve did at start, so the
+// whole catalog is not read a second time.
 func (n *Node) watchAccess(ctx context.Context) error {
-	since := time.Time{}
+	since := n.accessSince
 	tick := time.NewTicker(accessPoll)
 	defer tick.Stop()
 	for {
