@@ -35,6 +35,7 @@ type nodeOptions struct {
 	databaseURL string
 	extraEnv    []string
 	part        string // default "serve"
+	ip          string // loopback address the node listens on; default 127.0.0.1
 }
 
 // freePort returns a TCP port free on ip right now.
@@ -52,7 +53,11 @@ func freePort(t *testing.T, ip string) int {
 func startNode(t *testing.T, o nodeOptions) *node {
 	t.Helper()
 	dir := t.TempDir()
-	httpAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t, "127.0.0.1"))
+	ip := o.ip
+	if ip == "" {
+		ip = "127.0.0.1"
+	}
+	httpAddr := fmt.Sprintf("%s:%d", ip, freePort(t, ip))
 	n := &node{t: t, dir: dir, url: "http://" + httpAddr, part: o.part, logFile: filepath.Join(dir, "seedbed.log")}
 	if n.part == "" {
 		n.part = "serve"
@@ -61,7 +66,7 @@ func startNode(t *testing.T, o nodeOptions) *node {
 		"SEEDBED_DATA_DIR="+filepath.Join(dir, "data"),
 		"SEEDBED_HTTP_ADDR="+httpAddr,
 		"SEEDBED_UDP_ADDR=",
-		fmt.Sprintf("SEEDBED_PEER_ADDR=127.0.0.1:%d", freePort(t, "127.0.0.1")),
+		fmt.Sprintf("SEEDBED_PEER_ADDR=%s:%d", ip, freePort(t, ip)),
 		"SEEDBED_ANNOUNCE_INTERVAL=5s",
 		"SEEDBED_SEEDBOX_INTERVAL=2s",
 		"SEEDBED_DATABASE_URL="+o.databaseURL,
