@@ -9,29 +9,61 @@ import (
 
 // Announce is the protocol-independent announce logic (BEP 3), shared by the
 // HTTP and UDP frontends: it checks the passkey, the client, the rate limit
-// and the allow-list, stores the peer under each address it announced
-// (BEP 7), counts a snatch, credits traffic, and fills resp with the peers
-// ranked LAN first, the swarm's counts and the interval. resp.Peers is
-// reused. A failure the client should see is a ClientError.
+// and the allow-list, then hands the store the whole announce in one call
+// (PeerStore.Announce): the peer stored under each address it announced
+// (BEP 7) or removed, a snatch counted, the accounting baseline moved, the
+// peers ranked LAN first and the swarm's counts. It credits the traffic
+// since the baseline the store returned and fills resp with the peers, the
+// counts and the interval. resp.Peers is reused. A failure the client
+// should see is a ClientError.
 func (t *Tracker) Announce(ctx context.Context, req *AnnounceRequest, resp *AnnounceResponse) error {
 	user, torrentID, err := t.admit(req)
 	if err != nil {
 		return err
 	}
 	now := t.clock.now()
-	var self [2]Peer
-	n := t.selfPeers(req, user, now, &self)
-	if err := t.updateSwarm(ctx, req, self[:n]); err != nil {
-		return err
+	self := &resp.self
+	n := t.selfPeers(req, user, now, self)
+	a := &resp.store
+	*a = StoreAnnounce{
+		Self:    self[:n],
+		Stopped: req.Event == EventStopped,
+		// The seedbox's own downloads (replication) are not snatches.
+		Snatch:      req.Event == EventCompleted && !user.Seedbox,
+		Base:        announceBaseline(req, now),
+		MinInterval: t.minInterval,
+		Regular:     req.Event == EventNone,
+		Requester:   t.lan.Requester(self[:n]),
+		NumWant:     t.numWant(req),
 	}
-	snatched, err := t.snatch(ctx, user, req)
+	if t.ledger != nil && !user.Seedbox {
+		a.Owner = user.ID
+	}
+	peers, res, err := t.store.Announce(ctx, req.InfoHash, a, resp.Peers[:0])
 	if err != nil {
-		return err
+		return fmt.Errorf("announce to the peer store: %w", err)
 	}
-	if t.ledger != nil && t.ledger.record(user, torrentID, req, snatched, now, t.minInterval) {
+	t.notifyLeecher(req, self[:n])
+	if t.ledger != nil {
+		t.ledger.record(user, torrentID, req, &res, now)
+	}
+	if res.Early {
 		t.metrics.early.add(0, 1)
 	}
-	return t.fillResponse(ctx, user, req, self[:n], resp)
+	resp.Peers, resp.SwarmCounts = peers, res.Counts
+	t.metrics.countReturned(&a.Requester, peers)
+	resp.Interval, resp.MinInterval = t.intervals(user, req, resp.SwarmCounts)
+	return nil
+}
+
+// notifyLeecher tells Options.OnLeecher of a leecher that started.
+func (t *Tracker) notifyLeecher(req *AnnounceRequest, self []Peer) {
+	if req.Event != EventStarted || req.Left <= 0 || t.opts.OnLeecher == nil {
+		return
+	}
+	for i := range self {
+		t.opts.OnLeecher(req.InfoHash, self[i].AddrPort())
+	}
 }
 
 // admit checks, in order, the passkey, the client (Options.AllowedClients),
@@ -90,62 +122,6 @@ func (r *AnnounceRequest) validate() error {
 	case r.Left < 0:
 		return errInvalidLeft
 	}
-	return nil
-}
-
-// updateSwarm records the requester's entries, or removes them on
-// event=stopped.
-func (t *Tracker) updateSwarm(ctx context.Context, req *AnnounceRequest, self []Peer) error {
-	for i := range self {
-		if err := t.updatePeer(ctx, req, &self[i]); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (t *Tracker) updatePeer(ctx context.Context, req *AnnounceRequest, p *Peer) error {
-	if req.Event == EventStopped {
-		if err := t.store.RemovePeer(ctx, req.InfoHash, *p); err != nil {
-			return fmt.Errorf("remove peer: %w", err)
-		}
-		return nil
-	}
-	if err := t.store.PutPeer(ctx, req.InfoHash, *p); err != nil {
-		return fmt.Errorf("put peer: %w", err)
-	}
-	if req.Event == EventStarted && req.Left > 0 && t.opts.OnLeecher != nil {
-		t.opts.OnLeecher(req.InfoHash, p.AddrPort())
-	}
-	return nil
-}
-
-// snatch counts event=completed once per (torrent, peer_id). The seedbox's
-// own downloads (replication) are not snatches.
-func (t *Tracker) snatch(ctx context.Context, u User, req *AnnounceRequest) (bool, error) {
-	if req.Event != EventCompleted || u.Seedbox {
-		return false, nil
-	}
-	first, err := t.store.Snatch(ctx, req.InfoHash, req.PeerID)
-	if err != nil {
-		return false, fmt.Errorf("count snatch: %w", err)
-	}
-	return first, nil
-}
-
-func (t *Tracker) fillResponse(ctx context.Context, u User, req *AnnounceRequest, self []Peer, resp *AnnounceResponse) error {
-	r := t.lan.Requester(self)
-	peers, err := t.store.AppendPeers(ctx, req.InfoHash, r, t.numWant(req), resp.Peers[:0])
-	if err != nil {
-		return fmt.Errorf("collect peers: %w", err)
-	}
-	resp.Peers = peers
-	t.metrics.countReturned(&r, peers)
-	resp.SwarmCounts, err = t.store.Counts(ctx, req.InfoHash)
-	if err != nil {
-		return fmt.Errorf("swarm counts: %w", err)
-	}
-	resp.Interval, resp.MinInterval = t.intervals(u, req, resp.SwarmCounts)
 	return nil
 }
 

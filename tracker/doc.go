@@ -60,6 +60,11 @@
 // [Tracker.CountAnnounce] and [Tracker.CountScrape].
 //
 // No announce touches a database: passkeys and the allow-list live in
-// [Access], swarms live in a [PeerStore], and traffic deltas are aggregated in
-// memory and handed to a [Sink] every few seconds by [Tracker.Serve].
+// [Access], swarms live in a [PeerStore] with each peer's accounting
+// [Baseline], an announce is one store call ([PeerStore.Announce]), and
+// traffic deltas are aggregated in memory and handed to a [Sink] every few
+// seconds by [Tracker.Serve].
+//
+// The memory store keeps its swarm lists outside the Go heap (see slab.go),
+// so the garbage collector's headroom does not double their cost.
 package tracker

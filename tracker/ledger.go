@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/binary"
-	"hash/maphash"
 	"slices"
 	"sync"
 	"time"
@@ -40,44 +39,20 @@ type Sink interface {
 
 const ledgerShards = 64
 
-// ledger credits traffic per (user, infohash, peer_id): it keeps the counters
-// of each peer's last announce as a baseline and credits only what grew since.
-// Counters that go down mean the client restarted: a new baseline, no credit.
-// Deltas are aggregated per (user, infohash) until drained.
-//
-// Baselines are the ledger's bulk: one per peer. They are keyed by a 64-bit
-// keyed hash of (user, infohash, peer_id) rather than by the 48 bytes
-// themselves, and kept in a compact table (see baselineTable): about 40
-// bytes per peer where a map by the full key took 125. The key of the hash is random per ledger, so nobody can make two
-// peers collide on purpose; by chance, among a million peers, two collide
-// with a probability of about 3e-8, and then two peers merely share one
-// baseline (a mis-credited announce or a "restart" without credit).
+// ledger aggregates the credits of announces per (user, infohash) until
+// they are drained. The baselines credits are computed from live in the
+// peer store, next to their peers (see Baseline and
+// PeerStore.Announce): shared by every node of a shared store, and gone
+// with the peer when it expires.
 type ledger struct {
 	ttl    uint32 // seconds; caps SeedingSeconds of one announce gap
-	seed   maphash.Seed
 	shards [ledgerShards]ledgerShard
 	batch  []StatDelta // reused by drain; only Serve's goroutine drains
 }
 
 type ledgerShard struct {
 	mu      sync.Mutex
-	base    baselineTable // by baselineKey
 	pending map[deltaKey]StatDelta
-}
-
-// baselineKey hashes (user, infohash, peer_id) with the ledger's seed.
-func (l *ledger) baselineKey(user uint64, req *AnnounceRequest) uint64 {
-	var b [48]byte
-	binary.LittleEndian.PutUint64(b[:8], user)
-	copy(b[8:28], req.InfoHash[:])
-	copy(b[28:], req.PeerID[:])
-	return maphash.Bytes(l.seed, b[:])
-}
-
-type baseline struct {
-	uploaded, downloaded int64
-	seen                 uint32
-	seeder               bool
 }
 
 type deltaKey struct {
@@ -86,7 +61,7 @@ type deltaKey struct {
 }
 
 func newLedger(ttl time.Duration) *ledger {
-	l := &ledger{ttl: uint32(ttl / time.Second), seed: maphash.MakeSeed()}
+	l := &ledger{ttl: uint32(ttl / time.Second)}
 	for i := range l.shards {
 		l.shards[i].pending = make(map[deltaKey]StatDelta)
 	}
@@ -97,65 +72,58 @@ func (l *ledger) shard(ih *[20]byte) *ledgerShard {
 	return &l.shards[binary.LittleEndian.Uint32(ih[4:8])%ledgerShards]
 }
 
-// record credits one announce. snatched marks the first completion of the
-// peer. A seedbox's traffic and seeding time are never credited.
-//
-// Min interval enforcement (Options.EnforceMinInterval): a regular announce
-// (no event) sooner than minInterval seconds (0: none) after the peer's last
-// credited one is answered as usual but updates no stats: nothing is credited and the baseline stays,
-// so its traffic is credited by the next announce on time and a client
-// hammering the tracker earns nothing by it. record reports such an early
-// announce.
-func (l *ledger) record(u User, torrentID uint64, req *AnnounceRequest, snatched bool, now, minInterval uint32) (early bool) {
-	var key uint64
-	if !u.Seedbox {
-		key = l.baselineKey(u.ID, req)
+// announceBaseline is the baseline an announce sets: its counters, clamped
+// to what a store keeps, the time, and whether it seeds.
+func announceBaseline(req *AnnounceRequest, now uint32) Baseline {
+	return Baseline{
+		Uploaded:   min(req.Uploaded, MaxBaselineCounter),
+		Downloaded: min(req.Downloaded, MaxBaselineCounter),
+		Seen:       now,
+		Seeder:     req.Left == 0,
 	}
-	sh := l.shard(&req.InfoHash)
-	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	var d StatDelta
-	if !u.Seedbox {
-		d, early = sh.advance(key, req, now, l.ttl, minInterval)
-	}
-	d.Completed = snatched
-	d.Leeching = !u.Seedbox && req.Left > 0 && req.Event != EventStopped
-	if d == (StatDelta{}) {
-		return early
-	}
-	d.UserID, d.TorrentID, d.InfoHash = u.ID, torrentID, req.InfoHash
-	sh.add(d)
-	return early
 }
 
-// advance moves the peer's baseline to this announce and returns the traffic
-// and seeding time credited by it, or reports an early announce (see record)
-// and leaves the baseline. A peer's first announce only sets the baseline:
-// what it reports may already have been credited before a tracker restart.
-// A stopped peer's baseline is dropped.
-func (sh *ledgerShard) advance(k uint64, req *AnnounceRequest, now, ttl, minInterval uint32) (StatDelta, bool) {
-	prev, known := sh.base.get(k)
-	if known && req.Event == EventNone && now < prev.seen+minInterval {
-		return StatDelta{}, true
-	}
-	if req.Event == EventStopped {
-		sh.base.delete(k)
-	} else {
-		sh.base.put(k, baseline{req.Uploaded, req.Downloaded, now, req.Left == 0})
-	}
-	if !known {
-		return StatDelta{}, false
-	}
+// record credits one announce from what the store answered (res): the
+// traffic since the baseline it replaced and the seeding time, and a
+// snatch. A seedbox's traffic and seeding time are never credited.
+//
+// A peer's first announce only sets the baseline: what it reports may
+// already have been credited before a tracker restart. Counters that went
+// down mean the client restarted: a new baseline, no credit. An early
+// announce (Options.EnforceMinInterval; see StoreAnnounce.MinInterval)
+// credits nothing and leaves the baseline, so its traffic is credited by
+// the next announce on time and a client hammering the tracker earns
+// nothing by it.
+func (l *ledger) record(u User, torrentID uint64, req *AnnounceRequest, res *AnnounceResult, now uint32) {
 	var d StatDelta
-	up, down := min(req.Uploaded, baselineMaxUp), min(req.Downloaded, baselineMaxDown)
-	if up >= prev.uploaded && down >= prev.downloaded {
-		d.Uploaded = up - prev.uploaded
-		d.Downloaded = down - prev.downloaded
+	if !u.Seedbox && res.Known && !res.Early {
+		d = credit(res.Prev, announceBaseline(req, now), l.ttl)
 	}
-	if prev.seeder && now > prev.seen {
-		d.SeedingSeconds = int64(min(now-prev.seen, ttl))
+	d.Completed = res.FirstSnatch
+	d.Leeching = !u.Seedbox && req.Left > 0 && req.Event != EventStopped
+	if d == (StatDelta{}) {
+		return
 	}
-	return d, false
+	d.UserID, d.TorrentID, d.InfoHash = u.ID, torrentID, req.InfoHash
+	sh := l.shard(&req.InfoHash)
+	sh.mu.Lock()
+	sh.add(d)
+	sh.mu.Unlock()
+}
+
+// credit is what moving a baseline from prev to next earns: the traffic,
+// unless a counter went down (a client restart), and the time seeded since
+// prev, at most ttl.
+func credit(prev, next Baseline, ttl uint32) StatDelta {
+	var d StatDelta
+	if next.Uploaded >= prev.Uploaded && next.Downloaded >= prev.Downloaded {
+		d.Uploaded = next.Uploaded - prev.Uploaded
+		d.Downloaded = next.Downloaded - prev.Downloaded
+	}
+	if prev.Seeder && next.Seen > prev.Seen {
+		d.SeedingSeconds = int64(min(next.Seen-prev.Seen, ttl))
+	}
+	return d
 }
 
 // add merges d into the pending deltas.
@@ -200,16 +168,6 @@ func (l *ledger) restore(batch []StatDelta) {
 		sh := l.shard(&d.InfoHash)
 		sh.mu.Lock()
 		sh.add(d)
-		sh.mu.Unlock()
-	}
-}
-
-// expire drops the baselines of peers not seen since cutoff.
-func (l *ledger) expire(cutoff uint32) {
-	for i := range l.shards {
-		sh := &l.shards[i]
-		sh.mu.Lock()
-		sh.base.removeIf(func(b baseline) bool { return b.seen < cutoff })
 		sh.mu.Unlock()
 	}
 }

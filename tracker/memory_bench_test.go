@@ -8,14 +8,17 @@ import (
 	"net/netip"
 	"os"
 	"runtime"
+	"strconv"
+	"strings"
 	"testing"
 )
 
 // BenchmarkMemoryPerPeer fills 1,000,000 peers into 100,000 torrents, as
 // bench/tracker.sh does over UDP, with passkeys and accounting on, and
-// reports the live heap per peer (B/peer): the peer store and the ledger's
-// baselines together. bench/tracker.sh measures the same load as RSS growth
-// of the running binary, which adds the garbage collector's headroom.
+// reports the live heap per peer (B/peer): the peer store with its
+// accounting baselines; and the growth of the process's RSS per peer
+// (RSS-B/peer), which adds the garbage collector's headroom, as
+// bench/tracker.sh measures it on the running binary (there over UDP).
 func BenchmarkMemoryPerPeer(b *testing.B) {
 	const torrents, peers, users = 100_000, 1_000_000, 1000
 	for range b.N {
@@ -34,9 +37,10 @@ func BenchmarkMemoryPerPeer(b *testing.B) {
 		for u := range passkeys {
 			passkeys[u] = fmt.Sprintf("passkey%026d", u)
 		}
+		store := NewMemoryStore(64)
 		tr := New(Options{Logger: slog.New(slog.DiscardHandler), AnnounceRate: 1e9, AnnounceBurst: 1e9,
-			EnforceMinInterval: true}, access, NewMemoryStore(64), benchSink())
-		before := liveHeap()
+			EnforceMinInterval: true}, access, store, benchSink())
+		before, rssBefore := liveHeap(), rss(b)
 		b.StartTimer()
 		var resp AnnounceResponse
 		for i := range peers {
@@ -50,11 +54,33 @@ func BenchmarkMemoryPerPeer(b *testing.B) {
 			}
 		}
 		b.StopTimer()
+		rssAfter := rss(b)
 		after := liveHeap()
 		b.ReportMetric(float64(after-before)/peers, "B/peer")
+		b.ReportMetric(float64(rssAfter-rssBefore)/peers, "RSS-B/peer")
+		b.ReportMetric(float64(store.slab.mapped())/peers, "slab-B/peer")
 		runtime.KeepAlive(tr)
 		b.StartTimer()
 	}
+}
+
+// rss is the process's resident set (VmRSS of /proc/self/status), or 0
+// where there is none.
+func rss(b *testing.B) int64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(string(data)) {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
+			if err != nil {
+				b.Fatalf("VmRSS %q: %v", rest, err)
+			}
+			return kb << 10
+		}
+	}
+	return 0
 }
 
 func liveHeap() uint64 {

@@ -54,6 +54,12 @@ type AnnounceResponse struct {
 	MinInterval time.Duration
 	SwarmCounts
 	Peers []Peer
+
+	// store and self are Announce's scratch: kept here, in memory the
+	// frontend reuses, the announce handed to the store through an
+	// interface allocates nothing.
+	store StoreAnnounce
+	self  [2]Peer
 }
 
 // ScrapeRequest asks for the counts of one or more swarms (BEP 48).
@@ -80,5 +86,5 @@ type ScrapeResponse struct {
 func (r *AnnounceRequest) reset() { *r = AnnounceRequest{} }
 
 func (r *AnnounceResponse) reset() {
-	*r = AnnounceResponse{Peers: r.Peers[:0]}
+	r.Interval, r.MinInterval, r.SwarmCounts, r.Peers = 0, 0, SwarmCounts{}, r.Peers[:0]
 }

@@ -3,15 +3,21 @@ package tracker
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"math/bits"
+	"runtime"
 	"sync"
 )
 
 // MemoryStore is the PeerStore of a single node: swarms sharded by infohash,
-// one lock per shard. It never fails; its methods always return a nil error.
+// one lock per shard. Use it through the pointer NewMemoryStore returns,
+// never a copy: its swarm lists are given back to the system when that
+// pointer is unreachable. It never fails; its methods return a nil error but
+// for an Announce with no entries or more than two.
 type MemoryStore struct {
 	shards []memoryShard
 	mask   uint32
+	slab   *slab // the swarms' lists
 }
 
 type memoryShard struct {
@@ -29,10 +35,13 @@ func NewMemoryStore(shards int) *MemoryStore {
 		shards = 256
 	}
 	n := 1 << bits.Len(uint(shards-1))
-	s := &MemoryStore{shards: make([]memoryShard, n), mask: uint32(n - 1)}
+	s := &MemoryStore{shards: make([]memoryShard, n), mask: uint32(n - 1), slab: new(slab)}
 	for i := range s.shards {
 		s.shards[i].swarms = make(map[[20]byte]*swarm)
 	}
+	// The swarm lists live outside the Go heap: give them back with the
+	// store (a test makes many).
+	runtime.AddCleanup(s, (*slab).release, s.slab)
 	return s
 }
 
@@ -46,12 +55,31 @@ func (s *MemoryStore) PutPeer(_ context.Context, ih [20]byte, p Peer) error {
 	sh.mu.Lock()
 	sw := sh.swarms[ih]
 	if sw == nil {
-		sw = newSwarm()
+		sw = newSwarm(s.slab)
 		sh.swarms[ih] = sw
 	}
 	sw.put(p)
 	sh.mu.Unlock()
 	return nil
+}
+
+// Announce implements PeerStore under one lock of the swarm's shard.
+func (s *MemoryStore) Announce(_ context.Context, ih [20]byte, a *StoreAnnounce, dst []Peer) ([]Peer, AnnounceResult, error) {
+	var res AnnounceResult
+	if len(a.Self) == 0 || len(a.Self) > 2 {
+		return dst, res, fmt.Errorf("memory store: announce with %d entries, want 1 or 2", len(a.Self))
+	}
+	sh := s.shard(&ih)
+	sh.mu.Lock()
+	sw := sh.swarms[ih]
+	if sw == nil {
+		sw = newSwarm(s.slab)
+		sh.swarms[ih] = sw
+	}
+	dst = sw.announce(a, dst, &res)
+	sh.dropIfUnused(ih, sw)
+	sh.mu.Unlock()
+	return dst, res, nil
 }
 
 // RemovePeer implements PeerStore.
@@ -125,7 +153,7 @@ func (s *MemoryStore) Snatch(_ context.Context, ih [20]byte, peerID [20]byte) (b
 	sh.mu.Lock()
 	sw := sh.swarms[ih]
 	if sw == nil {
-		sw = newSwarm()
+		sw = newSwarm(s.slab)
 		sh.swarms[ih] = sw
 	}
 	first := sw.snatch(peerID)
@@ -159,9 +187,8 @@ func (sh *memoryShard) dropIfUnused(ih [20]byte, sw *swarm) {
 	if sw.len() > 0 {
 		return
 	}
+	sw.release()
 	if len(sw.snatched) == 0 {
 		delete(sh.swarms, ih)
-		return
 	}
-	sw.release()
 }

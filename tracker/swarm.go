@@ -17,12 +17,17 @@ const (
 )
 
 type swarm struct {
-	lists    [2][]Peer
+	lists [2][]Peer
+	// accts are the accounting baselines of the peers of lists, position
+	// by position (see acct); nil in a swarm made only to rank (RankPeers).
+	accts    [2][]acct
 	index    map[PeerKey]uint32 // nil while the swarm is small
 	snatched map[[20]byte]struct{}
+	// slab holds the arrays of lists and accts; nil: the Go heap.
+	slab *slab
 }
 
-func newSwarm() *swarm { return &swarm{} }
+func newSwarm(s *slab) *swarm { return &swarm{slab: s} }
 
 func listOf(seeder bool) int {
 	if seeder {
@@ -42,12 +47,23 @@ func (sw *swarm) counts() SwarmCounts {
 }
 
 // put adds p or refreshes the peer with its key, moving it between the lists
-// when it became a seeder (or, rarely, a leecher again).
+// when it became a seeder (or, rarely, a leecher again). A refreshed peer
+// keeps its baseline, a new one has none.
 func (sw *swarm) put(p Peer) {
+	key := p.Key()
+	var a acct
+	if list, pos, ok := sw.find(&key); ok {
+		a = sw.accts[list][pos]
+	}
+	sw.putAcct(p, a)
+}
+
+// putAcct adds p or refreshes the peer with its key, with baseline a.
+func (sw *swarm) putAcct(p Peer, a acct) {
 	key := p.Key()
 	if list, pos, ok := sw.find(&key); ok {
 		if list == listOf(p.Seeder) {
-			sw.lists[list][pos] = p
+			sw.lists[list][pos], sw.accts[list][pos] = p, a
 			return
 		}
 		sw.removeAt(list, pos)
@@ -56,22 +72,11 @@ func (sw *swarm) put(p Peer) {
 	if sw.index != nil {
 		sw.index[key] = encodeEntry(list, len(sw.lists[list]))
 	}
-	sw.lists[list] = appendPeer(sw.lists[list], p)
+	sw.lists[list] = append(slabGrow(sw.slab, sw.lists[list]), p)
+	sw.accts[list] = append(slabGrow(sw.slab, sw.accts[list]), a)
 	if sw.index == nil && sw.len() > indexAbove {
 		sw.buildIndex()
 	}
-}
-
-// appendPeer appends p to l, growing l by a quarter (append would double
-// it): most swarms are small and stay the size they grew to, so doubling
-// would leave a third of their room unused.
-func appendPeer(l []Peer, p Peer) []Peer {
-	if len(l) == cap(l) {
-		grown := make([]Peer, len(l), len(l)+len(l)/4+2)
-		copy(grown, l)
-		l = grown
-	}
-	return append(l, p)
 }
 
 // find returns where the peer with key is.
@@ -118,11 +123,12 @@ func (sw *swarm) removeAt(list, pos int) {
 			sw.index[l[last].Key()] = encodeEntry(list, pos)
 		}
 	}
+	a := sw.accts[list]
 	if pos != last {
-		l[pos] = l[last]
+		l[pos], a[pos] = l[last], a[last]
 	}
-	l[last] = Peer{}
-	sw.lists[list] = l[:last]
+	l[last], a[last] = Peer{}, acct{}
+	sw.lists[list], sw.accts[list] = l[:last], a[:last]
 	if sw.index != nil && sw.len() <= indexAbove/2 {
 		sw.index = nil
 	}
@@ -143,9 +149,15 @@ func (sw *swarm) expire(cutoff uint32) int {
 	return removed
 }
 
-// release frees the lists and index of an empty swarm kept for its snatches.
+// release frees the lists and index of an empty swarm, dropped or kept
+// for its snatches.
 func (sw *swarm) release() {
+	for i := range sw.lists {
+		slabFree(sw.slab, sw.lists[i])
+		slabFree(sw.slab, sw.accts[i])
+	}
 	sw.lists = [2][]Peer{}
+	sw.accts = [2][]acct{}
 	sw.index = nil
 }
 

@@ -114,7 +114,7 @@ type Tracker struct {
 	lan         *LAN
 	clients     clientFilter
 	limiter     *rateLimiter // nil: no limit
-	minInterval uint32       // seconds; see ledger.record
+	minInterval uint32       // seconds; see StoreAnnounce.MinInterval
 	metrics     *metrics
 
 	announces sync.Pool // *httpAnnounce
@@ -180,15 +180,13 @@ func (t *Tracker) finalFlush(ctx context.Context) error {
 	return nil
 }
 
-// collectGarbage drops peers and accounting baselines not seen for PeerTTL.
+// collectGarbage drops peers not seen for PeerTTL, and with them their
+// accounting baselines.
 func (t *Tracker) collectGarbage(ctx context.Context) {
 	cutoff := t.cutoff()
 	n, err := t.store.RemoveExpired(ctx, cutoff)
 	if err != nil {
 		t.log.Warn("tracker: removing expired peers", "err", err)
-	}
-	if t.ledger != nil {
-		t.ledger.expire(cutoff)
 	}
 	if t.limiter != nil {
 		t.limiter.expire(t.clock.now())

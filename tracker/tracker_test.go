@@ -11,18 +11,22 @@ import (
 )
 
 // brokenStore fails every call, as a Redis store does when Redis is down.
-type brokenStore struct{ MemoryStore }
+type brokenStore struct{ *MemoryStore }
 
 var errStoreDown = errors.New("store down")
 
 func (brokenStore) PutPeer(context.Context, [20]byte, Peer) error { return errStoreDown }
+
+func (brokenStore) Announce(_ context.Context, _ [20]byte, _ *StoreAnnounce, dst []Peer) ([]Peer, AnnounceResult, error) {
+	return dst, AnnounceResult{}, errStoreDown
+}
 
 func TestInternalErrorsAreNotShown(t *testing.T) {
 	var logs bytes.Buffer
 	access := NewAccess()
 	access.PutUser("alice", User{ID: 1})
 	access.Allow(ihOne, 1)
-	tr := New(Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))}, access, &brokenStore{*NewMemoryStore(1)}, nil)
+	tr := New(Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))}, access, &brokenStore{NewMemoryStore(1)}, nil)
 	h := &harness{tr: tr}
 	if got := h.failure(t, ann{peer: 1}.path(), "10.0.0.1:1"); got != "internal tracker error" {
 		t.Errorf("failure reason %q, want the generic one", got)

@@ -104,7 +104,7 @@ func TestUDPInternalErrorsAreNotShown(t *testing.T) {
 	access := NewAccess()
 	access.PutUser("alice", User{ID: 1})
 	access.Allow(ihOne, 1)
-	h := &harness{tr: New(Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))}, access, &brokenStore{*NewMemoryStore(1)}, nil)}
+	h := &harness{tr: New(Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))}, access, &brokenStore{NewMemoryStore(1)}, nil)}
 	c := dialRaw(t, serveUDP(t, h, "udp4", "127.0.0.1:0"), "")
 	if got := c.refused(announceReq(c.connect(), 1, "/announce/alice")); got != string(errInternal) {
 		t.Errorf("error message %q, want the generic one", got)

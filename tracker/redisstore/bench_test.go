@@ -180,8 +180,17 @@ func BenchmarkStoreCounts(b *testing.B) {
 
 // BenchmarkAnnounce is a whole re-announce through tracker.Announce (every
 // store call an announce makes: put, peers, counts), in parallel: what a
-// node serves per second with each store.
-func BenchmarkAnnounce(b *testing.B) {
+// node serves per second with each store. BenchmarkAnnounceAccounting is
+// the same with accounting on (baselines moved on every announce).
+func BenchmarkAnnounce(b *testing.B) { benchAnnounce(b, nil) }
+
+func BenchmarkAnnounceAccounting(b *testing.B) { benchAnnounce(b, discardSink{}) }
+
+type discardSink struct{}
+
+func (discardSink) Flush(context.Context, []tracker.StatDelta) error { return nil }
+
+func benchAnnounce(b *testing.B, sink tracker.Sink) {
 	forEachStore(b, func(b *testing.B, s tracker.PeerStore) {
 		access := tracker.NewAccess()
 		for u := range benchUsers {
@@ -190,7 +199,7 @@ func BenchmarkAnnounce(b *testing.B) {
 		for i := range benchTorrents {
 			access.Allow(benchInfoHashes[i], uint64(i+1))
 		}
-		tr := tracker.New(tracker.Options{Logger: slog.New(slog.DiscardHandler)}, access, s, nil)
+		tr := tracker.New(tracker.Options{Logger: slog.New(slog.DiscardHandler)}, access, s, sink)
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
 			ctx := context.Background()
@@ -200,7 +209,7 @@ func BenchmarkAnnounce(b *testing.B) {
 				t, p := i%benchTorrents, i%benchPeers
 				req = tracker.AnnounceRequest{
 					Passkey: benchPasskeys[p%benchUsers], InfoHash: benchInfoHashes[t], PeerID: benchPeerIDs[p],
-					IP: benchPeerIP(t, p), Port: 51413, Left: int64(p % 3), NumWant: 50,
+					IP: benchPeerIP(t, p), Port: 51413, Left: int64(p % 3), NumWant: 50, Uploaded: int64(i),
 				}
 				if err := tr.Announce(ctx, &req, &resp); err != nil {
 					b.Fatal(err)
@@ -254,7 +263,9 @@ func BenchmarkStoreAnnounce(b *testing.B) {
 				t, p := i%benchTorrents, i%benchPeers
 				self[0] = benchPeer(t, p, 2000)
 				var err error
-				if dst, _, err = s.Announce(ctx, benchInfoHashes[t], self, false, lan.Requester(self), 50, dst[:0]); err != nil {
+				a := tracker.StoreAnnounce{Self: self, Owner: uint64(p%benchUsers + 1), Base: tracker.Baseline{Uploaded: int64(i), Seen: 2000},
+					Requester: lan.Requester(self), NumWant: 50}
+				if dst, _, err = s.Announce(ctx, benchInfoHashes[t], &a, dst[:0]); err != nil {
 					b.Fatal(err)
 				}
 			}

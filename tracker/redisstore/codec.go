@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"unsafe"
 
 	"github.com/seedbed/seedbed/tracker"
 )
@@ -19,16 +20,21 @@ const (
 
 // swarmKeys are the names of one swarm's keys.
 type swarmKeys struct {
-	seeders, leechers, snatches string
+	seeders, leechers, snatches, baselines string
 }
 
 // keys names the keys of the swarm ih under prefix:
-// <prefix>sw:<hex infohash>:s|l|c.
+// <prefix>sw:<hex infohash>:s|l|c|b, all four cut from one string.
 func (s *Store) keys(ih *[20]byte) swarmKeys {
-	b := make([]byte, 0, 64)
-	b = hex.AppendEncode(append(b, s.swarmPrefix...), ih[:])
-	base := string(b)
-	return swarmKeys{seeders: base + ":s", leechers: base + ":l", snatches: base + ":c"}
+	n := len(s.swarmPrefix) + 2*len(ih)
+	b := make([]byte, 0, 4*(n+2))
+	for _, suffix := range [...]string{":s", ":l", ":c", ":b"} {
+		b = hex.AppendEncode(append(b, s.swarmPrefix...), ih[:])
+		b = append(b, suffix...)
+	}
+	all := unsafe.String(unsafe.SliceData(b), len(b))
+	m := n + 2
+	return swarmKeys{seeders: all[:m], leechers: all[m : 2*m], snatches: all[2*m : 3*m], baselines: all[3*m:]}
 }
 
 // field is the hash field of p: its peer_id and address family, as

@@ -9,6 +9,7 @@
 //	P sw:<infohash hex>:s  hash: the swarm's seeders, field -> record
 //	P sw:<infohash hex>:l  hash: the swarm's leechers, field -> record
 //	P sw:<infohash hex>:c  set: the peer_ids that completed it (snatches)
+//	P sw:<infohash hex>:b  hash: accounting baselines, peer_id -> baseline
 //	P expiry               sorted set: every peer; member infohash+field, score LastSeen
 //	P totals               hash: swarms, seeders, leechers over the whole store
 //
@@ -21,27 +22,30 @@
 //
 // # Consistency
 //
-// PutPeer, RemovePeer and RemoveExpired are Lua scripts (EVALSHA): each
-// moves a peer between the two hashes, updates the expiry index and the
-// totals in one atomic step, so the counts are exact however many nodes
-// write at once. AppendPeers fetches the swarm with one script that returns
-// each list as a single string of records plus the swarm's counts, and
-// ranks the peers in Go with the memory store's own code
-// (tracker.RankPeers), so every node ranks alike. The tracker's Counts
-// right after it in the same announce is answered from those counts (see
-// countsCache): an announce costs two round trips, the put and the fetch.
-// A large swarm's lists, once fetched, serve a node's announces for half a
-// second (see Options.LargeSwarm) instead of being moved out of Redis again.
-// Store.Announce does a whole announce (put, peers, counts) in a single
-// round trip, for a tracker that asks for it.
+// Announce, PutPeer, RemovePeer and RemoveExpired are Lua scripts
+// (EVALSHA): each moves a peer between the two hashes, updates the expiry
+// index, the totals and the baseline in one atomic step, so the counts and
+// the accounting are exact however many nodes write at once. An announce
+// is one round trip (Store.Announce): the script puts the requester, moves
+// its baseline, counts a snatch and returns each list as a single string of
+// records plus the swarm's counts and the old baseline; the peers are
+// ranked in Go with the memory store's own code (tracker.RankPeers), so
+// every node ranks alike. AppendPeers fetches the swarm the same way, and a
+// Counts right after it is answered from the counts fetched (see
+// countsCache). A large swarm's lists, once fetched, serve a node's
+// announces for half a second (see Options.LargeSwarm) instead of being
+// moved out of Redis again.
 //
 // Every node may run RemoveExpired with its own clock's cutoff: each batch
 // is atomic, so concurrent runs only share the work. LastSeen comes from
 // the tracker as for every store; the Redis store reads the clock only to
 // age its own caches (countsCache, snapshots).
 //
-// Baselines is the same idea for the accounting baselines of
-// tracker/ledger.go, for exact accounting across nodes (not wired yet).
+// The accounting baselines (tracker.Baseline) live in the swarm's
+// baselines hash, one per peer_id, "owner uploaded downloaded seen seeder"
+// in decimal: every node moves the same baseline, so a client announcing to
+// node 1 and then to node 2 is credited exactly once. A baseline goes when
+// its peer_id has no entry left in the swarm (stopped, removed, expired).
 //
 // RemoveExpired derives swarm keys from the expiry index inside a script,
 // which a Redis Cluster does not allow: use one Redis primary (with
@@ -96,7 +100,10 @@ type Store struct {
 	swarmPrefix string
 	expiryKey   string
 	totalsKey   string
+	expiryArg   any // expiryKey and totalsKey boxed once, for Announce
+	totalsArg   any
 	lists       sync.Pool // *peerLists
+	args        sync.Pool // *announceArgs
 	counts      countsCache
 	snaps       snapshots
 }
@@ -147,11 +154,13 @@ func New(client redis.UniversalClient, opts Options) *Store {
 	if ttl <= 0 {
 		ttl = DefaultSnapshotTTL
 	}
-	return &Store{
+	s := &Store{
 		client: client, prefix: p, swarmPrefix: p + "sw:",
 		expiryKey: p + "expiry", totalsKey: p + "totals",
 		snaps: snapshots{large: large, ttl: ttl},
 	}
+	s.expiryArg, s.totalsArg = s.expiryKey, s.totalsKey
+	return s
 }
 
 // loadScripts loads the Lua scripts into Redis's script cache, so the first
@@ -206,7 +215,7 @@ func (s *Store) RemovePeer(ctx context.Context, ih [20]byte, p tracker.Peer) err
 	f := field(&p)
 	m := member(&ih, &f)
 	defer s.counts.invalidate(&ih)
-	err := removeScript.Run(ctx, s.client, []string{k.seeders, k.leechers, s.expiryKey, s.totalsKey},
+	err := removeScript.Run(ctx, s.client, []string{k.seeders, k.leechers, s.expiryKey, s.totalsKey, k.baselines},
 		string(f[:]), string(m[:])).Err()
 	if err != nil {
 		return fmt.Errorf("redisstore: remove peer: %w", err)

@@ -55,6 +55,15 @@ func Run(t *testing.T, newStore func() tracker.PeerStore) {
 		{"seedbox never handed itself", storeSeedboxSelf},
 		{"counts by network", storeCountNetworks},
 		{"totals", storeTotals},
+		{"announce puts, ranks and counts", announcePeersAndCounts},
+		{"announce returns the last baseline", announceBaselines},
+		{"baselines belong to their user", announceOwners},
+		{"early announce keeps the baseline", announceEarly},
+		{"stopped drops the baseline", announceStopped},
+		{"one baseline for both families", announceFamilies},
+		{"expired peer takes its baseline", announceExpiry},
+		{"announce counts a snatch once", announceSnatch},
+		{"concurrent announces chain baselines", announceConcurrent},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, newStore()) })
