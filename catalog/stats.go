@@ -35,10 +35,18 @@ func (c *Catalog) ApplyStats(ctx context.Context, deltas []StatDelta) error {
 	}
 	err = c.tx(ctx, func(tx *gorm.DB) error {
 		t := now()
+		snatches := map[uint64]int64{}
 		for _, d := range merged {
-			if err := applyDelta(tx, d, t); err != nil {
+			first, err := applyHistory(tx, d, t)
+			if err != nil {
 				return fmt.Errorf("user %d torrent %d: %w", d.UserID, d.TorrentID, err)
 			}
+			if first {
+				snatches[d.TorrentID]++
+			}
+		}
+		if err := touchTorrents(tx, merged, snatches, t); err != nil {
+			return err
 		}
 		return addUserTotals(tx, merged)
 	})
@@ -76,34 +84,54 @@ func mergeDeltas(deltas []StatDelta) ([]StatDelta, error) {
 	return merged, nil
 }
 
-// applyDelta updates the torrent and the user's history row for one delta.
-func applyDelta(tx *gorm.DB, d StatDelta, t any) error {
-	// Activity for retention: a completed download, a leecher's announce or
-	// any transfer (an upload means some leecher is there).
-	if d.Completed || d.Leeching || d.Downloaded > 0 || d.Uploaded > 0 {
-		// A snatch counts once per user: only if the history has no
-		// completion yet. Runs before the history upsert below.
-		err := tx.Exec(`UPDATE torrents SET last_active_at = ?,
-	snatches = snatches + CASE WHEN ? AND NOT EXISTS (
-		SELECT 1 FROM user_torrents WHERE user_id = ? AND torrent_id = ? AND completed_at IS NOT NULL
-	) THEN 1 ELSE 0 END
-WHERE id = ?`, t, d.Completed, d.UserID, d.TorrentID, d.TorrentID).Error
-		if err != nil {
-			return err
-		}
-	}
-	var completedAt any
-	if d.Completed {
-		completedAt = t
-	}
-	return tx.Exec(`INSERT INTO user_torrents (user_id, torrent_id, uploaded, downloaded, completed_at, created_at, last_active_at)
-VALUES (?, ?, ?, ?, ?, ?, ?)
+// applyHistory adds one delta to the user's history row and reports
+// whether it recorded the user's first completion of the torrent. The
+// completion is set by an UPDATE guarded by completed_at IS NULL after the
+// upsert, so of two flushes racing on the same row (two nodes, READ
+// COMMITTED) only the one whose update changed the row counts a snatch: the
+// other waits on the row lock and then sees the completion.
+func applyHistory(tx *gorm.DB, d StatDelta, t any) (bool, error) {
+	err := tx.Exec(`INSERT INTO user_torrents (user_id, torrent_id, uploaded, downloaded, completed_at, created_at, last_active_at)
+VALUES (?, ?, ?, ?, NULL, ?, ?)
 ON CONFLICT (user_id, torrent_id) DO UPDATE SET
 	uploaded = user_torrents.uploaded + excluded.uploaded,
 	downloaded = user_torrents.downloaded + excluded.downloaded,
-	completed_at = COALESCE(user_torrents.completed_at, excluded.completed_at),
 	last_active_at = excluded.last_active_at`,
-		d.UserID, d.TorrentID, d.Uploaded, d.Downloaded, completedAt, t, t).Error
+		d.UserID, d.TorrentID, d.Uploaded, d.Downloaded, t, t).Error
+	if err != nil || !d.Completed {
+		return false, err
+	}
+	res := tx.Exec(`UPDATE user_torrents SET completed_at = ?
+WHERE user_id = ? AND torrent_id = ? AND completed_at IS NULL`, t, d.UserID, d.TorrentID)
+	return res.RowsAffected == 1, res.Error
+}
+
+// touchTorrents sets last_active_at (activity for retention: a completed
+// download, a leecher's announce or any transfer) and adds first
+// completions to the snatch counts, in torrent id order so that concurrent
+// flushes lock torrent rows in the same order.
+func touchTorrents(tx *gorm.DB, merged []StatDelta, snatches map[uint64]int64, t any) error {
+	active := map[uint64]bool{}
+	for _, d := range merged {
+		if d.Completed || d.Leeching || d.Downloaded > 0 || d.Uploaded > 0 {
+			active[d.TorrentID] = true
+		}
+	}
+	ids := make([]uint64, 0, len(active))
+	for id := range active {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	for _, id := range ids {
+		res := tx.Exec(`UPDATE torrents SET last_active_at = ?, snatches = snatches + ? WHERE id = ?`, t, snatches[id], id)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return fmt.Errorf("torrent %d: %w", id, ErrNotFound)
+		}
+	}
+	return nil
 }
 
 // addUserTotals adds each user's summed deltas to users.uploaded/downloaded.
