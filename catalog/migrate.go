@@ -69,10 +69,17 @@ func loadMigrations(dialect string) ([]migration, error) {
 // On PostgreSQL each step's transaction first takes an advisory lock, so
 // processes starting together apply each step exactly once; on SQLite the
 // IMMEDIATE transaction does the same.
-func (c *Catalog) migrate(ctx context.Context) error {
+func (c *Catalog) migrate(ctx context.Context) error { return c.migrateUpTo(ctx, 0) }
+
+// migrateUpTo is migrate stopping after version upTo (0: the newest); tests
+// use it to build a database of an older schema and upgrade it.
+func (c *Catalog) migrateUpTo(ctx context.Context, upTo int) error {
 	steps, err := loadMigrations(c.dialect)
 	if err != nil {
 		return err
+	}
+	for upTo > 0 && len(steps) > 1 && steps[len(steps)-1].version > upTo {
+		steps = steps[:len(steps)-1]
 	}
 	if err := c.tx(ctx, func(tx *gorm.DB) error {
 		if err := c.lockMigrations(tx); err != nil {
@@ -112,6 +119,9 @@ func (c *Catalog) migrate(ctx context.Context) error {
 
 // applyMigration runs one step unless another process got there first.
 func (c *Catalog) applyMigration(ctx context.Context, m migration) (ran bool, err error) {
+	if c.dialect == DialectSQLite && strings.Contains(m.sql, foreignKeysOff) {
+		return c.applyWithoutForeignKeys(ctx, m)
+	}
 	err = c.tx(ctx, func(tx *gorm.DB) error {
 		if err := c.lockMigrations(tx); err != nil {
 			return err
@@ -129,6 +139,55 @@ func (c *Catalog) applyMigration(ctx context.Context, m migration) (ran bool, er
 		ran = true
 		return tx.Exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
 			m.version, m.name, now()).Error
+	})
+	return ran, err
+}
+
+// foreignKeysOff in an SQLite migration asks for foreign key enforcement to
+// be off while it runs: what rebuilding a table that other tables reference
+// needs (https://www.sqlite.org/lang_altertable.html#otheralter, the 12
+// steps). The pragma is a no-op inside a transaction, so it is switched on
+// the pinned writer connection around the transaction, and before
+// committing PRAGMA foreign_key_check must find no dangling reference.
+const foreignKeysOff = "-- seedbed:foreign_keys=off"
+
+func (c *Catalog) applyWithoutForeignKeys(ctx context.Context, m migration) (ran bool, err error) {
+	err = c.w.WithContext(ctx).Connection(func(conn *gorm.DB) (cerr error) {
+		if err := conn.Exec("PRAGMA foreign_keys = OFF").Error; err != nil {
+			return err
+		}
+		defer func() {
+			// The writer connection lives on: enforcement must be back.
+			if on := conn.Exec("PRAGMA foreign_keys = ON").Error; on != nil && cerr == nil {
+				cerr = fmt.Errorf("foreign keys back on: %w", on)
+			}
+		}()
+		return conn.Transaction(func(tx *gorm.DB) error {
+			var n int64
+			if err := tx.Raw("SELECT COUNT(*) FROM schema_migrations WHERE version = ?", m.version).Scan(&n).Error; err != nil {
+				return err
+			}
+			if n > 0 {
+				return nil
+			}
+			if err := tx.Exec(m.sql).Error; err != nil {
+				return err
+			}
+			var bad []struct {
+				Table  string
+				Rowid  int64
+				Parent string
+			}
+			if err := tx.Raw(`PRAGMA foreign_key_check`).Scan(&bad).Error; err != nil {
+				return err
+			}
+			if len(bad) > 0 {
+				return fmt.Errorf("foreign key check: row %d of %s references a missing row of %s", bad[0].Rowid, bad[0].Table, bad[0].Parent)
+			}
+			ran = true
+			return tx.Exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+				m.version, m.name, now()).Error
+		})
 	})
 	return ran, err
 }

@@ -20,6 +20,7 @@ type ReplicaRow struct {
 	VolumeState string
 	Node        string
 	State       string // ReplicaVerified, ReplicaCopying or ReplicaCorrupt
+	NodeOnline  bool   // the replica's node sent a heartbeat within NodeTimeout
 }
 
 // ActiveReplicas lists every replica of every active torrent, by torrent id
@@ -27,12 +28,14 @@ type ReplicaRow struct {
 func (c *Catalog) ActiveReplicas(ctx context.Context) ([]ReplicaRow, error) {
 	var rows []ReplicaRow
 	err := c.read(ctx).Raw(`SELECT t.id AS torrent_id, t.info_hash, t.size, v.id AS volume_id,
-	v.name AS volume_name, v.node AS volume_node, v.state AS volume_state, r.node, r.state
+	v.name AS volume_name, v.node AS volume_node, v.state AS volume_state, r.node, r.state,
+	CASE WHEN n.last_seen >= ? THEN 1 ELSE 0 END AS node_online
 FROM replicas r
 JOIN torrents t ON t.id = r.torrent_id
 JOIN volumes v ON v.id = r.volume_id
+LEFT JOIN nodes n ON n.name = r.node
 WHERE t.state = ?
-ORDER BY t.id, v.id`, string(StateActive)).Scan(&rows).Error
+ORDER BY t.id, v.id`, onlineSince(), string(StateActive)).Scan(&rows).Error
 	if err != nil {
 		return nil, dbErr("active replicas", err)
 	}
@@ -54,9 +57,11 @@ func (c *Catalog) SetReplicaStateByHash(ctx context.Context, infoHash string, vo
 
 // ClaimReplica records a "copying" replica of the torrent on the volume if
 // the torrent has fewer than want replicas that are verified or being made
-// (on volumes not in maintenance), and tells whether it did: how nodes agree
-// on which of them fetches a missing replica. Concurrent claims are
-// serialized on the torrent's row.
+// (on volumes not in maintenance, on nodes that are online, the claiming
+// node counting as online), and node holds none of them yet, and tells
+// whether it did: how nodes agree on which of them fetches a missing
+// replica, one per node. Concurrent claims are serialized on the torrent's
+// row.
 func (c *Catalog) ClaimReplica(ctx context.Context, infoHash string, volumeID uint64, node string, want int) (bool, error) {
 	op := fmt.Sprintf("claim replica of %s on volume %d", infoHash, volumeID)
 	claimed := false
@@ -73,11 +78,14 @@ func (c *Catalog) ClaimReplica(ctx context.Context, infoHash string, volumeID ui
 		if res.RowsAffected == 0 {
 			return ErrNotFound
 		}
-		var n int64
-		err := tx.Raw(`SELECT count(*) FROM replicas r JOIN volumes v ON v.id = r.volume_id
+		var held struct{ Live, Mine int64 }
+		err := tx.Raw(`SELECT
+	COALESCE(SUM(CASE WHEN r.node = ? OR n.last_seen >= ? THEN 1 ELSE 0 END), 0) AS live,
+	COALESCE(SUM(CASE WHEN r.node = ? THEN 1 ELSE 0 END), 0) AS mine
+FROM replicas r JOIN volumes v ON v.id = r.volume_id LEFT JOIN nodes n ON n.name = r.node
 WHERE r.torrent_id = ? AND r.state IN (?, ?) AND v.state <> ? AND r.volume_id <> ?`,
-			t.ID, ReplicaVerified, ReplicaCopying, VolumeMaintenance, volumeID).Scan(&n).Error
-		if err != nil || n >= int64(want) {
+			node, onlineSince(), node, t.ID, ReplicaVerified, ReplicaCopying, VolumeMaintenance, volumeID).Scan(&held).Error
+		if err != nil || held.Live >= int64(want) || held.Mine > 0 {
 			return err
 		}
 		claimed = true

@@ -48,6 +48,11 @@ func TestClaimReplica(t *testing.T) {
 		v1, _ := c.UpsertVolume(ctx, Volume{Name: "v1", Path: "/a", Node: "n1"})
 		v2, _ := c.UpsertVolume(ctx, Volume{Name: "v2", Path: "/b", Node: "n2"})
 		v3, _ := c.UpsertVolume(ctx, Volume{Name: "v3", Path: "/c", Node: "n3"})
+		for _, n := range []string{"n1", "n2", "n3"} {
+			if err := c.Heartbeat(ctx, Node{Name: n}); err != nil {
+				t.Fatal(err)
+			}
+		}
 		u := mustUser(t, c, RoleUser)
 		a := mustTorrent(t, c, u.ID, v1, "a", 100)
 		if ok, err := c.ClaimReplica(ctx, a.InfoHash, v2.ID, "n2", 2); !ok || err != nil {

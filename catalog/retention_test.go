@@ -130,7 +130,7 @@ func TestVolumeAdministration(t *testing.T) {
 		if err != nil || v.State != VolumeActive || v.Capacity != 100 || v.Reserve != 10 {
 			t.Fatalf("register: %+v %v", v, err)
 		}
-		if err := c.SetVolumeState(ctx, "a", VolumeReadonly); err != nil {
+		if err := c.SetVolumeState(ctx, "n1", "a", VolumeReadonly); err != nil {
 			t.Fatal(err)
 		}
 		// A restart with the config's default state keeps the admin's state...
@@ -153,10 +153,10 @@ func TestVolumeAdministration(t *testing.T) {
 		if err != nil || b.State != VolumeReadonly || b.Node != "n2" {
 			t.Fatalf("add: %+v %v", b, err)
 		}
-		if err := c.SetVolumeState(ctx, "nope", VolumeActive); !errors.Is(err, ErrNotFound) {
+		if err := c.SetVolumeState(ctx, "n1", "nope", VolumeActive); !errors.Is(err, ErrNotFound) {
 			t.Errorf("unknown volume: %v", err)
 		}
-		if err := c.SetVolumeState(ctx, "b", "broken"); !errors.Is(err, ErrInvalid) {
+		if err := c.SetVolumeState(ctx, "n2", "b", "broken"); !errors.Is(err, ErrInvalid) {
 			t.Errorf("bad state: %v", err)
 		}
 		u := mustUser(t, c, RoleUser)

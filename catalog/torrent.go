@@ -210,7 +210,8 @@ func validateTorrentText(title, category, description *string) error {
 // is set to the position) and its first replica in one transaction, and sets
 // t.ID, t.CreatedAt and t.UpdatedAt. A taken infohash gives ErrConflict; an
 // unknown uploader or volume gives ErrNotFound, and then nothing is stored.
-// If replica.VolumeID is 0 the volume is looked up by replica.VolumeName.
+// If replica.VolumeID is 0 the volume is looked up by replica.Node and
+// replica.VolumeName.
 func (c *Catalog) CreateTorrent(ctx context.Context, t *Torrent, replica Replica) error {
 	if err := normalizeTorrent(t); err != nil {
 		return fmt.Errorf("create torrent: %w", err)
@@ -238,7 +239,7 @@ func (c *Catalog) CreateTorrent(ctx context.Context, t *Torrent, replica Replica
 		}
 		if replica.VolumeID == 0 {
 			var v volumeRow
-			if err := tx.Where("name = ?", replica.VolumeName).Take(&v).Error; err != nil {
+			if err := tx.Where("node = ? AND name = ?", replica.Node, replica.VolumeName).Take(&v).Error; err != nil {
 				return err
 			}
 			replica.VolumeID = v.ID

@@ -132,16 +132,13 @@ func (c *Catalog) TorrentDetails(ctx context.Context, ids []uint64) (map[uint64]
 		return files, reps, nil
 	}
 	var rows []replicaRow
-	err = c.read(ctx).Model(&replicaRow{}).
-		Select("replicas.torrent_id, replicas.volume_id, replicas.node, replicas.state, replicas.updated_at, volumes.name AS volume_name").
-		Joins("JOIN volumes ON volumes.id = replicas.volume_id").
+	err = c.replicaQuery(ctx).
 		Where("replicas.torrent_id IN ?", ids).Order("replicas.torrent_id, replicas.volume_id").Find(&rows).Error
 	if err != nil {
 		return nil, nil, dbErr("torrent details: replicas", err)
 	}
-	for _, r := range rows {
-		reps[r.TorrentID] = append(reps[r.TorrentID], Replica{TorrentID: r.TorrentID, VolumeID: r.VolumeID,
-			VolumeName: r.VolumeName, Node: r.Node, State: r.State, UpdatedAt: utc(r.UpdatedAt)})
+	for i := range rows {
+		reps[rows[i].TorrentID] = append(reps[rows[i].TorrentID], rows[i].replica())
 	}
 	return files, reps, nil
 }

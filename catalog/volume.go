@@ -26,7 +26,7 @@ const (
 // Volume is a storage directory on one node.
 type Volume struct {
 	ID    uint64
-	Name  string // unique across the catalog
+	Name  string // unique on its node: (Node, Name) names a volume
 	Path  string
 	Node  string
 	State string // VolumeActive, VolumeReadonly or VolumeMaintenance
@@ -40,6 +40,10 @@ type Replica struct {
 	Node       string
 	State      string // ReplicaVerified, ReplicaCopying or ReplicaCorrupt
 	UpdatedAt  time.Time
+	// Filled on reads from the node's heartbeat: whether the node is online
+	// now (see NodeTimeout) and the base URL of its portal.
+	NodeOnline    bool
+	NodePublicURL string
 }
 
 // Placement is one torrent a node must seed from one of its volumes.
@@ -63,12 +67,14 @@ type volumeRow struct {
 func (volumeRow) TableName() string { return "volumes" }
 
 type replicaRow struct {
-	TorrentID  uint64
-	VolumeID   uint64
-	Node       string
-	State      string
-	UpdatedAt  time.Time
-	VolumeName string `gorm:"->"` // volumes.name, read through a join
+	TorrentID     uint64
+	VolumeID      uint64
+	Node          string
+	State         string
+	UpdatedAt     time.Time
+	VolumeName    string `gorm:"->"` // volumes.name, read through a join
+	NodeOnline    bool   `gorm:"->"` // from nodes, read through a join
+	NodePublicURL string `gorm:"->"`
 }
 
 func (replicaRow) TableName() string { return "replicas" }
@@ -77,10 +83,10 @@ func validReplicaState(s string) bool {
 	return s == ReplicaVerified || s == ReplicaCopying || s == ReplicaCorrupt
 }
 
-// UpsertVolume creates the volume named v.Name or updates its path, node and
-// state, and returns the stored volume. An empty State means active.
+// UpsertVolume creates the volume v.Name of node v.Node or updates its path
+// and state, and returns the stored volume. An empty State means active.
 func (c *Catalog) UpsertVolume(ctx context.Context, v Volume) (*Volume, error) {
-	op := fmt.Sprintf("upsert volume %q", v.Name)
+	op := fmt.Sprintf("upsert volume %q of node %q", v.Name, v.Node)
 	if v.State == "" {
 		v.State = VolumeActive
 	}
@@ -97,13 +103,13 @@ func (c *Catalog) UpsertVolume(ctx context.Context, v Volume) (*Volume, error) {
 		t := now()
 		err := tx.Exec(`INSERT INTO volumes (name, path, node, state, created_at, updated_at)
 VALUES (?, ?, ?, ?, ?, ?)
-ON CONFLICT (name) DO UPDATE SET path = excluded.path, node = excluded.node,
+ON CONFLICT (node, name) DO UPDATE SET path = excluded.path,
 	state = excluded.state, updated_at = excluded.updated_at`,
 			v.Name, v.Path, v.Node, v.State, t, t).Error
 		if err != nil {
 			return err
 		}
-		return tx.Where("name = ?", v.Name).Take(&row).Error
+		return tx.Where("node = ? AND name = ?", v.Node, v.Name).Take(&row).Error
 	})
 	if err != nil {
 		return nil, dbErr(op, err)
@@ -115,10 +121,10 @@ func (r *volumeRow) volume() *Volume {
 	return &Volume{ID: r.ID, Name: r.Name, Path: r.Path, Node: r.Node, State: r.State}
 }
 
-// Volumes lists all volumes by name.
+// Volumes lists all volumes by node and name.
 func (c *Catalog) Volumes(ctx context.Context) ([]Volume, error) {
 	var rows []volumeRow
-	if err := c.read(ctx).Order("name").Find(&rows).Error; err != nil {
+	if err := c.read(ctx).Order("node, name").Find(&rows).Error; err != nil {
 		return nil, dbErr("volumes", err)
 	}
 	out := make([]Volume, len(rows))
@@ -131,19 +137,32 @@ func (c *Catalog) Volumes(ctx context.Context) ([]Volume, error) {
 // ReplicasOf lists a torrent's replicas by volume id.
 func (c *Catalog) ReplicasOf(ctx context.Context, torrentID uint64) ([]Replica, error) {
 	var rows []replicaRow
-	err := c.read(ctx).Model(&replicaRow{}).
-		Select("replicas.torrent_id, replicas.volume_id, replicas.node, replicas.state, replicas.updated_at, volumes.name AS volume_name").
-		Joins("JOIN volumes ON volumes.id = replicas.volume_id").
-		Where("replicas.torrent_id = ?", torrentID).Order("replicas.volume_id").Find(&rows).Error
+	err := c.replicaQuery(ctx).Where("replicas.torrent_id = ?", torrentID).Order("replicas.volume_id").Find(&rows).Error
 	if err != nil {
 		return nil, dbErr(fmt.Sprintf("replicas of torrent %d", torrentID), err)
 	}
 	out := make([]Replica, len(rows))
-	for i, r := range rows {
-		out[i] = Replica{TorrentID: r.TorrentID, VolumeID: r.VolumeID, VolumeName: r.VolumeName,
-			Node: r.Node, State: r.State, UpdatedAt: utc(r.UpdatedAt)}
+	for i := range rows {
+		out[i] = rows[i].replica()
 	}
 	return out, nil
+}
+
+// replicaQuery selects replica rows with their volume's name and their
+// node's liveness and public URL.
+func (c *Catalog) replicaQuery(ctx context.Context) *gorm.DB {
+	return c.read(ctx).Model(&replicaRow{}).
+		Select(`replicas.torrent_id, replicas.volume_id, replicas.node, replicas.state, replicas.updated_at,
+	volumes.name AS volume_name, COALESCE(nodes.public_url, '') AS node_public_url,
+	CASE WHEN nodes.last_seen >= ? THEN 1 ELSE 0 END AS node_online`, onlineSince()).
+		Joins("JOIN volumes ON volumes.id = replicas.volume_id").
+		Joins("LEFT JOIN nodes ON nodes.name = replicas.node")
+}
+
+func (r *replicaRow) replica() Replica {
+	return Replica{TorrentID: r.TorrentID, VolumeID: r.VolumeID, VolumeName: r.VolumeName,
+		Node: r.Node, State: r.State, UpdatedAt: utc(r.UpdatedAt),
+		NodeOnline: r.NodeOnline, NodePublicURL: r.NodePublicURL}
 }
 
 // SetReplicaState records that the torrent has a replica in the given state

@@ -54,12 +54,13 @@ func validateVolume(v *VolumeInfo) error {
 }
 
 // RegisterVolume records a configured volume when its node starts: it
-// creates the volume, or updates its path, node, capacity and reserve. The
+// creates the volume v.Name of node v.Node, or updates its path, capacity
+// and reserve. The
 // stored state is kept, so an administrator's `seedbed volume set` survives
 // restarts, unless v.State is readonly or maintenance: a non-active state in
 // the config file is imposed at every start.
 func (c *Catalog) RegisterVolume(ctx context.Context, v VolumeInfo) (*VolumeInfo, error) {
-	op := fmt.Sprintf("register volume %q", v.Name)
+	op := fmt.Sprintf("register volume %q of node %q", v.Name, v.Node)
 	if err := validateVolume(&v); err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
@@ -68,14 +69,14 @@ func (c *Catalog) RegisterVolume(ctx context.Context, v VolumeInfo) (*VolumeInfo
 		t := now()
 		err := tx.Exec(`INSERT INTO volumes (name, path, node, state, capacity, reserve, created_at, updated_at)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (name) DO UPDATE SET path = excluded.path, node = excluded.node,
+ON CONFLICT (node, name) DO UPDATE SET path = excluded.path,
 	capacity = excluded.capacity, reserve = excluded.reserve, updated_at = excluded.updated_at,
 	state = CASE WHEN excluded.state = 'active' THEN volumes.state ELSE excluded.state END`,
 			v.Name, v.Path, v.Node, v.State, v.Capacity, v.Reserve, t, t).Error
 		if err != nil {
 			return err
 		}
-		out, err = volumeInfoByName(tx, v.Name)
+		out, err = volumeInfoByName(tx, v.Node, v.Name)
 		return err
 	})
 	if err != nil {
@@ -84,10 +85,10 @@ ON CONFLICT (name) DO UPDATE SET path = excluded.path, node = excluded.node,
 	return out, nil
 }
 
-// AddVolume creates a volume (`seedbed volume add`); a taken name gives
-// ErrConflict.
+// AddVolume creates a volume (`seedbed volume add`); a name its node already
+// uses gives ErrConflict.
 func (c *Catalog) AddVolume(ctx context.Context, v VolumeInfo) (*VolumeInfo, error) {
-	op := fmt.Sprintf("add volume %q", v.Name)
+	op := fmt.Sprintf("add volume %q to node %q", v.Name, v.Node)
 	if err := validateVolume(&v); err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
@@ -95,7 +96,7 @@ func (c *Catalog) AddVolume(ctx context.Context, v VolumeInfo) (*VolumeInfo, err
 	err := c.tx(ctx, func(tx *gorm.DB) error {
 		t := now()
 		res := tx.Exec(`INSERT INTO volumes (name, path, node, state, capacity, reserve, created_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING`,
+VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (node, name) DO NOTHING`,
 			v.Name, v.Path, v.Node, v.State, v.Capacity, v.Reserve, t, t)
 		if res.Error != nil {
 			return res.Error
@@ -104,7 +105,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING`,
 			return gorm.ErrDuplicatedKey
 		}
 		var err error
-		out, err = volumeInfoByName(tx, v.Name)
+		out, err = volumeInfoByName(tx, v.Node, v.Name)
 		return err
 	})
 	if err != nil {
@@ -113,13 +114,14 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING`,
 	return out, nil
 }
 
-// SetVolumeState changes a volume's state; ErrNotFound for an unknown name.
-func (c *Catalog) SetVolumeState(ctx context.Context, name, state string) error {
-	op := fmt.Sprintf("set state of volume %q", name)
+// SetVolumeState changes the state of volume name of node; ErrNotFound for
+// an unknown volume.
+func (c *Catalog) SetVolumeState(ctx context.Context, node, name, state string) error {
+	op := fmt.Sprintf("set state of volume %q of node %q", name, node)
 	if !ValidVolumeState(state) {
 		return fmt.Errorf("%s: %w", op, invalid("volume state", fmt.Sprintf("%q is not active, readonly or maintenance", state)))
 	}
-	res := c.write(ctx).Exec("UPDATE volumes SET state = ?, updated_at = ? WHERE name = ?", state, now(), name)
+	res := c.write(ctx).Exec("UPDATE volumes SET state = ?, updated_at = ? WHERE node = ? AND name = ?", state, now(), node, name)
 	if res.Error != nil {
 		return dbErr(op, res.Error)
 	}
@@ -135,9 +137,9 @@ const volumeInfoQuery = `SELECT v.id, v.name, v.path, v.node, v.state, v.capacit
 	(SELECT COALESCE(SUM(t.size), 0) FROM replicas r JOIN torrents t ON t.id = r.torrent_id WHERE r.volume_id = v.id) AS bytes
 FROM volumes v`
 
-func volumeInfoByName(db *gorm.DB, name string) (*VolumeInfo, error) {
+func volumeInfoByName(db *gorm.DB, node, name string) (*VolumeInfo, error) {
 	var rows []volumeInfoRow
-	if err := db.Raw(volumeInfoQuery+" WHERE v.name = ?", name).Scan(&rows).Error; err != nil {
+	if err := db.Raw(volumeInfoQuery+" WHERE v.node = ? AND v.name = ?", node, name).Scan(&rows).Error; err != nil {
 		return nil, err
 	}
 	if len(rows) == 0 {
@@ -147,24 +149,24 @@ func volumeInfoByName(db *gorm.DB, name string) (*VolumeInfo, error) {
 	return &vi, nil
 }
 
-// VolumeByName returns one volume with its counts, or ErrNotFound.
-func (c *Catalog) VolumeByName(ctx context.Context, name string) (*VolumeInfo, error) {
-	v, err := volumeInfoByName(c.read(ctx), name)
+// VolumeByName returns volume name of node with its counts, or ErrNotFound.
+func (c *Catalog) VolumeByName(ctx context.Context, node, name string) (*VolumeInfo, error) {
+	v, err := volumeInfoByName(c.read(ctx), node, name)
 	if err != nil {
-		return nil, dbErr(fmt.Sprintf("volume %q", name), err)
+		return nil, dbErr(fmt.Sprintf("volume %q of node %q", name, node), err)
 	}
 	return v, nil
 }
 
 // VolumeInfos lists the volumes of one node (every node when node is
-// empty) by name, with how many torrents and bytes each holds.
+// empty) by node and name, with how many torrents and bytes each holds.
 func (c *Catalog) VolumeInfos(ctx context.Context, node string) ([]VolumeInfo, error) {
 	q, args := volumeInfoQuery, []any{}
 	if node != "" {
 		q, args = q+" WHERE v.node = ?", append(args, node)
 	}
 	var rows []volumeInfoRow
-	if err := c.read(ctx).Raw(q+" ORDER BY v.name", args...).Scan(&rows).Error; err != nil {
+	if err := c.read(ctx).Raw(q+" ORDER BY v.node, v.name", args...).Scan(&rows).Error; err != nil {
 		return nil, dbErr("volumes", err)
 	}
 	out := make([]VolumeInfo, len(rows))
@@ -172,4 +174,18 @@ func (c *Catalog) VolumeInfos(ctx context.Context, node string) ([]VolumeInfo, e
 		out[i] = r.info()
 	}
 	return out, nil
+}
+
+// ForcedVolume is the value of SettingForceVolume naming volume name of
+// node: "node/name" (a volume name has no slash).
+func ForcedVolume(node, name string) string { return node + "/" + name }
+
+// ParseForcedVolume splits a SettingForceVolume value. A bare name (written
+// before volume names were per node) gives node "": any node's volume of
+// that name.
+func ParseForcedVolume(value string) (node, name string) {
+	if i := strings.LastIndexByte(value, '/'); i >= 0 {
+		return value[:i], value[i+1:]
+	}
+	return "", value
 }

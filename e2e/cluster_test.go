@@ -22,7 +22,8 @@ type clusterOptions struct {
 
 // cluster is several whole `seedbed serve` nodes, each on its own loopback
 // address (127.0.1.1, 127.0.1.2, …), sharing one throw-away PostgreSQL
-// catalog and one Redis, each with one volume of its own.
+// catalog and one Redis, each with one volume of its own (all named
+// clusterVolume).
 type cluster struct {
 	t        *testing.T
 	dsn      string
@@ -33,6 +34,10 @@ type cluster struct {
 
 // clusterIP is the loopback address of node i (0-based).
 func clusterIP(i int) string { return fmt.Sprintf("127.0.1.%d", i+1) }
+
+// clusterVolume is the name of every node's volume: the same on each, since
+// a volume is named by (node, name).
+const clusterVolume = "default"
 
 // clusterNodeName is the configured name of node i (0-based): node-1, ….
 func clusterNodeName(i int) string { return fmt.Sprintf("node-%d", i+1) }
@@ -60,7 +65,7 @@ func startCluster(t *testing.T, o clusterOptions) *cluster {
 		vol := filepath.Join(dir, "vol")
 		cfg := fmt.Sprintf("[seedbox]\nnode = %q\nreplicas = %d\ncheck_interval = \"1s\"\n"+
 			"[[seedbox.volumes]]\nname = %q\npath = %q\nreserve = \"1MiB\"\n%s",
-			clusterNodeName(i), o.replicas, clusterNodeName(i)+"-vol", vol, o.extraConfig)
+			clusterNodeName(i), o.replicas, clusterVolume, vol, o.extraConfig)
 		path := filepath.Join(dir, "seedbed.toml")
 		if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 			t.Fatal(err)

@@ -23,7 +23,8 @@ func (rc replicaCatalog) ActiveReplicas(ctx context.Context) ([]seedbox.ReplicaR
 	out := make([]seedbox.ReplicaRecord, len(rows))
 	for i, r := range rows {
 		out[i] = seedbox.ReplicaRecord{TorrentID: r.TorrentID, InfoHash: r.InfoHash, Size: r.Size,
-			VolumeID: r.VolumeID, Volume: r.VolumeName, VolumeState: r.VolumeState, Node: r.Node, State: r.State}
+			VolumeID: r.VolumeID, Volume: r.VolumeName, VolumeState: r.VolumeState, Node: r.Node, State: r.State,
+			NodeOnline: r.NodeOnline}
 	}
 	return out, nil
 }
@@ -41,9 +42,13 @@ func (rc replicaCatalog) VolumeStates(ctx context.Context) ([]seedbox.VolumeReco
 	if err != nil {
 		return nil, err
 	}
+	online, err := rc.c.OnlineNodes(ctx)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]seedbox.VolumeRecord, len(vols))
 	for i, v := range vols {
-		out[i] = seedbox.VolumeRecord{ID: v.ID, Name: v.Name, Node: v.Node, State: v.State}
+		out[i] = seedbox.VolumeRecord{ID: v.ID, Name: v.Name, Node: v.Node, State: v.State, NodeOnline: online[v.Node]}
 	}
 	return out, nil
 }

@@ -34,10 +34,13 @@ func LocalVolumes(ctx context.Context, cat *catalog.Catalog, node string) ([]see
 // placementPolicy is the configured placement unless an administrator set
 // one in the catalog (`seedbed volume force`). A volume forced that is not
 // one of this node's leaves this node on its configured policy.
-func placementPolicy(settings map[string]string, vols []seedbox.Volume, policy, forced string) (string, string) {
+func placementPolicy(settings map[string]string, node string, vols []seedbox.Volume, policy, forced string) (string, string) {
 	if p := settings[catalog.SettingPlacement]; p != "" {
-		f := settings[catalog.SettingForceVolume]
-		if p != seedbox.PlaceForced || slices.ContainsFunc(vols, func(v seedbox.Volume) bool { return v.Name == f }) {
+		fnode, f := catalog.ParseForcedVolume(settings[catalog.SettingForceVolume])
+		if p != seedbox.PlaceForced {
+			return p, ""
+		}
+		if (fnode == "" || fnode == node) && slices.ContainsFunc(vols, func(v seedbox.Volume) bool { return v.Name == f }) {
 			return p, f
 		}
 	}
@@ -54,7 +57,7 @@ func (n *Node) volumeSetup(ctx context.Context) ([]seedbox.Volume, string, strin
 	if err != nil {
 		return nil, "", "", err
 	}
-	policy, forced := placementPolicy(settings, vols, n.cfg.Seedbox.Placement, n.cfg.Seedbox.ForceVolume)
+	policy, forced := placementPolicy(settings, n.cfg.Seedbox.Node, vols, n.cfg.Seedbox.Placement, n.cfg.Seedbox.ForceVolume)
 	return vols, policy, forced, nil
 }
 

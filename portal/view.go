@@ -148,14 +148,16 @@ func (a *App) objectWith(t *catalog.Torrent, viewer *catalog.User, reps []catalo
 		o.Files = append(o.Files, FileObject{Path: f.Path, Size: f.Size})
 	}
 	if viewer != nil {
-		m, err := a.magnet(t, viewer)
+		m, err := a.magnet(t, viewer, reps)
 		if err != nil {
 			return o, err
 		}
 		o.Magnet = m
 	}
 	for _, r := range reps {
-		o.Replicas = append(o.Replicas, ReplicaObject{Node: r.Node, Volume: r.VolumeName, State: r.State})
+		if r.NodeOnline { // only replicas that can serve now (docs/architecture.md)
+			o.Replicas = append(o.Replicas, ReplicaObject{Node: r.Node, Volume: r.VolumeName, State: r.State})
+		}
 	}
 	return o, nil
 }

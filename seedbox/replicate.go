@@ -31,6 +31,9 @@ type ReplicaRecord struct {
 	VolumeState string // the volume's state in the catalog
 	Node        string
 	State       string // ReplicaVerified, ReplicaCopying or ReplicaCorrupt
+	// NodeOnline: the replica's node is alive (its heartbeat is recent). A
+	// replica on a node that is not counts for nothing until it returns.
+	NodeOnline bool
 }
 
 // ReplicaCatalog is what replication and scrub need from the catalog.
@@ -50,10 +53,11 @@ type ReplicaCatalog interface {
 
 // VolumeRecord is a volume as the catalog knows it.
 type VolumeRecord struct {
-	ID    uint64
-	Name  string
-	Node  string
-	State string
+	ID         uint64
+	Name       string // unique on its node only
+	Node       string
+	State      string
+	NodeOnline bool // its node is alive
 }
 
 // Fetcher is the seam for replication between nodes: it makes dst hold a
@@ -235,8 +239,12 @@ func (r *Replicator) info(ctx context.Context, infoHash string) (*metainfo.Info,
 	return info, nil
 }
 
-// localVolume returns the volume of rec when it is one of this node's.
+// localVolume returns the volume of rec when it is one of this node's
+// (volume names are unique per node only: the id decides).
 func (r *Replicator) localVolume(rec ReplicaRecord) (Volume, bool) {
+	if rec.Node != r.opts.Node {
+		return Volume{}, false
+	}
 	v, ok := r.opts.Volumes.ByName(rec.Volume)
 	if !ok || v.ID != rec.VolumeID {
 		return Volume{}, false
@@ -254,16 +262,18 @@ func (r *Replicator) reconcile(ctx context.Context, recs []ReplicaRecord) error 
 	if err != nil {
 		return err
 	}
-	var good []Volume   // verified here, readable
-	var broken []Volume // copying or corrupt here, repairable
-	held := map[string]bool{}
+	var good []Volume         // verified here, readable
+	var broken []Volume       // copying or corrupt here, repairable
+	held := map[string]bool{} // this node's volumes holding a replica
 	remoteGood := 0
 	for _, rec := range recs {
-		held[rec.Volume] = true
 		v, local := r.localVolume(rec)
+		if local {
+			held[v.Name] = true
+		}
 		switch {
 		case !local:
-			if rec.State == ReplicaVerified && rec.VolumeState != StateMaintenance {
+			if rec.State == ReplicaVerified && rec.VolumeState != StateMaintenance && rec.NodeOnline {
 				remoteGood++
 			}
 		case v.State == StateMaintenance:

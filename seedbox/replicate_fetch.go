@@ -41,8 +41,8 @@ func (s *Seeder) Fetch(ctx context.Context, infoHash string, info *metainfo.Info
 		s.mu.Unlock()
 	}()
 	t, _ := s.cl.AddTorrentOpt(torrent.AddTorrentOpts{InfoHash: ih, InfoBytes: infoBytes, Storage: st})
-	if s.opts.AnnounceURL != "" {
-		t.AddTrackers([][]string{{s.opts.AnnounceURL}})
+	if u := s.announceURL(ih); u != "" {
+		t.AddTrackers([][]string{{u}})
 	}
 	s.mu.Lock()
 	s.torrents[ih] = seeded{t: t, volume: dst.Name}
@@ -68,7 +68,7 @@ func (s *Seeder) Fetch(ctx context.Context, infoHash string, info *metainfo.Info
 	return nil
 }
 
-// loadRemote reads which active volumes other nodes have.
+// loadRemote reads which active volumes other nodes that are online have.
 func (r *Replicator) loadRemote(ctx context.Context) error {
 	vols, err := r.opts.Catalog.VolumeStates(ctx)
 	if err != nil {
@@ -76,7 +76,7 @@ func (r *Replicator) loadRemote(ctx context.Context) error {
 	}
 	var remote []VolumeRecord
 	for _, v := range vols {
-		if v.Node != r.opts.Node && v.State == StateActive {
+		if v.Node != r.opts.Node && v.State == StateActive && v.NodeOnline {
 			remote = append(remote, v)
 		}
 	}
@@ -88,15 +88,15 @@ func (r *Replicator) loadRemote(ctx context.Context) error {
 
 // leaveToOtherNodes tells whether a torrent short of replicas should wait
 // for another node to fetch it (replicas prefer distinct nodes): some other
-// node has an active volume without a replica of it, or is making one, and
-// the torrent has been short for less than three passes. After that this
+// online node has an active volume and no replica of it, or is making one,
+// and the torrent has been short for less than three passes. After that this
 // node copies it to its own volumes, so a dead node delays but never
 // prevents a replica.
 func (r *Replicator) leaveToOtherNodes(ih string, recs []ReplicaRecord) bool {
 	nodes := map[string]bool{} // other nodes already holding a replica
 	pending := false
 	for _, rec := range recs {
-		if rec.Node != r.opts.Node {
+		if rec.Node != r.opts.Node && rec.NodeOnline {
 			nodes[rec.Node] = true
 			pending = pending || rec.State == ReplicaCopying
 		}
@@ -127,10 +127,14 @@ func (r *Replicator) fetch(ctx context.Context, ih string, info *metainfo.Info, 
 		return nil
 	}
 	dst, found := Volume{}, false
-	held := map[string]bool{}
+	held := map[string]bool{} // this node's volumes holding a replica
 	for _, rec := range recs {
-		held[rec.Volume] = true
-		if v, ok := r.localVolume(rec); ok && !found && v.State != StateMaintenance {
+		v, ok := r.localVolume(rec)
+		if !ok {
+			continue
+		}
+		held[v.Name] = true
+		if !found && v.State != StateMaintenance {
 			dst, found = v, true
 		}
 	}

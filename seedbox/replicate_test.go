@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/anacrolix/torrent/bencode"
+	"github.com/anacrolix/torrent/metainfo"
 )
 
 // memCatalog is the replica table of the catalog in memory: the real one is
@@ -21,10 +22,22 @@ type memCatalog struct {
 	recs  map[string]map[uint64]string // infohash -> volume id -> state
 	infos map[string][]byte
 	sizes map[string]int64
+	// offline nodes send no heartbeat: their replicas and volumes are so
+	// marked.
+	offline map[string]bool
+}
+
+// nodeOf is the node of a volume: one without a folder is another node's.
+func nodeOf(v Volume) string {
+	if v.Path == "" {
+		return "n2"
+	}
+	return "n1"
 }
 
 func newMemCatalog(vols ...Volume) *memCatalog {
-	c := &memCatalog{vols: map[uint64]Volume{}, recs: map[string]map[uint64]string{}, infos: map[string][]byte{}, sizes: map[string]int64{}}
+	c := &memCatalog{vols: map[uint64]Volume{}, recs: map[string]map[uint64]string{}, infos: map[string][]byte{},
+		sizes: map[string]int64{}, offline: map[string]bool{}}
 	for _, v := range vols {
 		c.vols[v.ID] = v
 	}
@@ -48,7 +61,7 @@ func (c *memCatalog) ActiveReplicas(context.Context) ([]ReplicaRecord, error) {
 		for id, st := range m {
 			v := c.vols[id]
 			out = append(out, ReplicaRecord{InfoHash: ih, Size: c.sizes[ih], VolumeID: id, Volume: v.Name,
-				VolumeState: v.State, Node: "n1", State: st})
+				VolumeState: v.State, Node: nodeOf(v), State: st, NodeOnline: !c.offline[nodeOf(v)]})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool {
@@ -91,11 +104,8 @@ func (c *memCatalog) VolumeStates(context.Context) ([]VolumeRecord, error) {
 	defer c.mu.Unlock()
 	var out []VolumeRecord
 	for _, v := range c.vols {
-		node := "n1"
-		if v.Path == "" {
-			node = "n2" // a volume of another node: no folder here
-		}
-		out = append(out, VolumeRecord{ID: v.ID, Name: v.Name, Node: node, State: v.State})
+		node := nodeOf(v)
+		out = append(out, VolumeRecord{ID: v.ID, Name: v.Name, Node: node, State: v.State, NodeOnline: !c.offline[node]})
 	}
 	return out, nil
 }
@@ -254,4 +264,68 @@ func TestReplicatorPrefersOtherNodes(t *testing.T) {
 	time.Sleep(350 * time.Millisecond)
 	r.pass(t)
 	r.wantVerified(t, r.v2)
+}
+
+// TestReplicatorIgnoresOfflineNodes: a node that sends no heartbeat is no
+// reason to wait, so the missing replica is made here at once.
+func TestReplicatorIgnoresOfflineNodes(t *testing.T) {
+	r := newRig(t)
+	r.cat.vols[3] = Volume{ID: 3, Name: "far", State: StateActive}
+	r.cat.offline["n2"] = true
+	r.pass(t)
+	r.wantVerified(t, r.v2)
+}
+
+// copyFetcher stands in for the swarm: it copies a replica of another node
+// (a folder of this test) to the destination volume.
+type copyFetcher struct {
+	from Volume
+	dsts []Volume
+}
+
+func (f *copyFetcher) Fetch(_ context.Context, ih string, _ *metainfo.Info, dst Volume) error {
+	f.dsts = append(f.dsts, dst)
+	return os.CopyFS(dst.TorrentDir(ih), os.DirFS(f.from.TorrentDir(ih)))
+}
+
+// TestReplicatorFetchSameVolumeName: another node's volume with the same
+// name as this node's one ("default" everywhere) is not taken for this
+// node's: the replica is fetched into the local volume, once; an offline
+// node's replica is no source.
+func TestReplicatorFetchSameVolumeName(t *testing.T) {
+	local := testVolume(t, "default")
+	local.ID = 1
+	vols, err := NewVolumes([]Volume{local}, PlaceMostFree, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	remote := testVolume(t, "default") // its folder plays the other node's disk
+	tt := storeTorrent(t, remote, "same", multiFiles(), 16<<10)
+	cat := newMemCatalog(local, Volume{ID: 9, Name: "default", State: StateActive})
+	cat.add(t, tt, Volume{ID: 9})
+	chk, err := NewChecker(vols, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &copyFetcher{from: remote}
+	rep := NewReplicator(ReplicatorOptions{Catalog: cat, Volumes: vols, Checker: chk, Fetcher: f, Node: "n1", Replicas: 3})
+	cat.offline["n2"] = true
+	if err := rep.Pass(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.dsts) != 0 {
+		t.Fatalf("fetched from an offline node only: %+v", f.dsts)
+	}
+	cat.offline["n2"] = false
+	for range 2 {
+		if err := rep.Pass(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(f.dsts) != 1 || f.dsts[0].ID != local.ID {
+		t.Fatalf("fetches = %+v, want one into the local volume", f.dsts)
+	}
+	if st := cat.state(tt.ih, local); st != ReplicaVerified {
+		t.Fatalf("local replica is %q", st)
+	}
 }

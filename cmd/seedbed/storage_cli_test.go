@@ -32,6 +32,7 @@ func TestStorageCommands(t *testing.T) {
 		{"volume add bad size", []string{"volume", "add", "x", data + "/x", "--capacity", "lots"}, 2, "", "capacity"},
 		{"volume add", []string{"volume", "add", "x", data + "/x", "--capacity", "2GiB"}, 0, "added volume x", ""},
 		{"volume add again", []string{"volume", "add", "x", data + "/y"}, 1, "", "already exists"},
+		{"volume add same name on another node", []string{"volume", "add", "x", data + "/far", "--node", "far"}, 0, "added volume x", ""},
 		{"volume set no state", []string{"volume", "set", "x"}, 2, "", "usage"},
 		{"volume set bad state", []string{"volume", "set", "x", "--state", "gone"}, 2, "", "gone"},
 		{"volume set", []string{"volume", "set", "x", "--state", "readonly"}, 0, "readonly", ""},
@@ -63,7 +64,14 @@ func TestStorageCommands(t *testing.T) {
 		t.Fatalf("volume list --json: %d %s", code, out.String())
 	}
 	var rows []volumeRow
-	if err := json.Unmarshal(out.Bytes(), &rows); err != nil || len(rows) != 1 || rows[0].Capacity != 2<<30 || rows[0].Used == nil || rows[0].Forced {
-		t.Errorf("volume list --json: %v %s", err, out.String())
+	if err := json.Unmarshal(out.Bytes(), &rows); err != nil || len(rows) != 2 {
+		t.Fatalf("volume list --json: %v %s", err, out.String())
+	}
+	// Sorted by node: "far" first. set and force acted on this node's x only.
+	if far := rows[0]; far.Node != "far" || far.Name != "x" || far.State != "active" || far.Used != nil || far.Forced {
+		t.Errorf("other node's volume x: %+v", far)
+	}
+	if local := rows[1]; local.Name != "x" || local.Capacity != 2<<30 || local.Used == nil || local.Forced {
+		t.Errorf("this node's volume x: %+v", local)
 	}
 }

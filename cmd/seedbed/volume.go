@@ -14,7 +14,7 @@ import (
 )
 
 const volumeUsage = "usage: seedbed volume list [--json] | add NAME PATH [--node N] [--state S] [--capacity SIZE] [--reserve SIZE] | " +
-	"set NAME --state active|readonly|maintenance | force NAME|--off"
+	"set NAME --state active|readonly|maintenance | force NAME|--off (set and force act on this node's volumes, seedbox.node)"
 
 func runVolume(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
@@ -73,14 +73,15 @@ func volumeList(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	forced := ""
+	forcedNode, forced := "", ""
 	if settings[catalog.SettingPlacement] == seedbox.PlaceForced {
-		forced = settings[catalog.SettingForceVolume]
+		forcedNode, forced = catalog.ParseForcedVolume(settings[catalog.SettingForceVolume])
 	}
 	rows := make([]volumeRow, len(infos))
 	for i, v := range infos {
 		rows[i] = volumeRow{Name: v.Name, Path: v.Path, Node: v.Node, State: v.State, Capacity: v.Capacity,
-			Reserve: v.Reserve, Torrents: v.Torrents, Bytes: v.Bytes, Forced: v.Name == forced}
+			Reserve: v.Reserve, Torrents: v.Torrents, Bytes: v.Bytes,
+			Forced: v.Name == forced && (forcedNode == "" || forcedNode == v.Node)}
 		if v.Node == cfg.Seedbox.Node {
 			sv := seedbox.Volume{Path: v.Path, Capacity: v.Capacity, Used: v.Bytes}
 			if used, _, err := sv.Usage(); err == nil {
@@ -99,7 +100,7 @@ func volumeList(ctx context.Context, e *env, args []string) error {
 
 func writeVolumes(e *env, rows []volumeRow, settings map[string]string) error {
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tPATH\tNODE\tSTATE\tUSED\tFREE\tCAPACITY\tTORRENTS")
+	fmt.Fprintln(tw, "NODE\tNAME\tPATH\tSTATE\tUSED\tFREE\tCAPACITY\tTORRENTS")
 	for _, r := range rows {
 		used, free, capa := "-", "-", "fs"
 		if r.Used != nil {
@@ -115,7 +116,7 @@ func writeVolumes(e *env, rows []volumeRow, settings map[string]string) error {
 		if r.Forced {
 			state += " (forced)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n", r.Name, r.Path, r.Node, state, used, free, capa, r.Torrents)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n", r.Node, r.Name, r.Path, state, used, free, capa, r.Torrents)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -190,15 +191,19 @@ func volumeSet(ctx context.Context, e *env, args []string) error {
 	if !catalog.ValidVolumeState(*state) {
 		return usagef("--state %q must be active, readonly or maintenance", *state)
 	}
+	cfg, err := loadConfig(e)
+	if err != nil {
+		return err
+	}
 	cat, err := openCatalog(ctx, e)
 	if err != nil {
 		return err
 	}
 	defer cat.Close()
-	if err := cat.SetVolumeState(ctx, pos[0], *state); err != nil {
+	if err := cat.SetVolumeState(ctx, cfg.Seedbox.Node, pos[0], *state); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "volume %s is now %s\n", pos[0], *state)
+	fmt.Fprintf(e.stdout, "volume %s of node %s is now %s\n", pos[0], cfg.Seedbox.Node, *state)
 	return nil
 }
 
@@ -212,6 +217,10 @@ func volumeForce(ctx context.Context, e *env, args []string) error {
 	if *off == (len(pos) == 1) || len(pos) > 1 {
 		return usagef("usage: seedbed volume force NAME|--off")
 	}
+	cfg, err := loadConfig(e)
+	if err != nil {
+		return err
+	}
 	cat, err := openCatalog(ctx, e)
 	if err != nil {
 		return err
@@ -224,16 +233,16 @@ func volumeForce(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintln(e.stdout, "forced placement released: new uploads follow the configured placement")
 		return nil
 	}
-	v, err := cat.VolumeByName(ctx, pos[0])
+	v, err := cat.VolumeByName(ctx, cfg.Seedbox.Node, pos[0])
 	if err != nil {
 		return err
 	}
 	if v.State != catalog.VolumeActive {
 		return fmt.Errorf("volume %s is %s: only an active volume can take new uploads (seedbed volume set %s --state active)", v.Name, v.State, v.Name)
 	}
-	if err := cat.SetSettings(ctx, map[string]string{catalog.SettingPlacement: seedbox.PlaceForced, catalog.SettingForceVolume: v.Name}); err != nil {
+	if err := cat.SetSettings(ctx, map[string]string{catalog.SettingPlacement: seedbox.PlaceForced, catalog.SettingForceVolume: catalog.ForcedVolume(v.Node, v.Name)}); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "every new upload goes to volume %s until seedbed volume force --off\n", v.Name)
+	fmt.Fprintf(e.stdout, "every new upload goes to volume %s of node %s until seedbed volume force --off\n", v.Name, v.Node)
 	return nil
 }

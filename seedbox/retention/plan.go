@@ -102,7 +102,7 @@ type Plan struct {
 // Make evaluates the policy at now over the active torrents and the known
 // volume usage. It is a pure function: same input, same plan.
 func Make(p Policy, now time.Time, torrents []catalog.RetentionTorrent, usage []VolumeUsage) Plan {
-	pl := planner{p: p, now: now, purged: map[uint64]bool{}, freed: map[string]int64{}, purges: map[string]int{}}
+	pl := planner{p: p, now: now, purged: map[uint64]bool{}, freed: map[volKey]int64{}, purges: map[volKey]int{}}
 	for i := range torrents {
 		t := &torrents[i]
 		if p.MaxSize > 0 && t.Size > p.MaxSize && pl.eligible(t) {
@@ -112,7 +112,9 @@ func Make(p Policy, now time.Time, torrents []catalog.RetentionTorrent, usage []
 		}
 	}
 	usage = slices.Clone(usage)
-	sort.Slice(usage, func(i, j int) bool { return usage[i].Name < usage[j].Name })
+	sort.Slice(usage, func(i, j int) bool {
+		return volKey{usage[i].Node, usage[i].Name}.less(volKey{usage[j].Node, usage[j].Name})
+	})
 	for _, u := range usage {
 		pl.highWater(torrents, u)
 	}
@@ -124,10 +126,14 @@ type planner struct {
 	now    time.Time
 	out    []Purge
 	purged map[uint64]bool
-	freed  map[string]int64 // by volume name
-	purges map[string]int
-	nodes  map[string]string
+	freed  map[volKey]int64 // by volume: names are unique per node only
+	purges map[volKey]int
 }
+
+// volKey names a volume: its node and its name on that node.
+type volKey struct{ node, name string }
+
+func (k volKey) less(o volKey) bool { return k.node < o.node || k.node == o.node && k.name < o.name }
 
 // last is the torrent's last activity, or its upload time.
 func last(t *catalog.RetentionTorrent) time.Time {
@@ -159,12 +165,9 @@ func (pl *planner) add(t *catalog.RetentionTorrent, rule, reason string) {
 		Rule: rule, Reason: reason, LastActive: last(t), Created: t.CreatedAt}
 	for _, r := range t.Replicas {
 		pu.Replicas = append(pu.Replicas, Replica{VolumeID: r.VolumeID, Volume: r.VolumeName, Node: r.Node})
-		pl.freed[r.VolumeName] += t.Size
-		pl.purges[r.VolumeName]++
-		if pl.nodes == nil {
-			pl.nodes = map[string]string{}
-		}
-		pl.nodes[r.VolumeName] = r.Node
+		k := volKey{r.Node, r.VolumeName}
+		pl.freed[k] += t.Size
+		pl.purges[k]++
 	}
 	pl.purged[t.ID] = true
 	pl.out = append(pl.out, pu)
@@ -176,19 +179,20 @@ func (pl *planner) highWater(torrents []catalog.RetentionTorrent, u VolumeUsage)
 	if u.Capacity <= 0 {
 		return
 	}
-	used := u.Used - pl.freed[u.Name]
+	k := volKey{u.Node, u.Name}
+	used := u.Used - pl.freed[k]
 	full := float64(used) / float64(u.Capacity)
 	if full <= pl.p.HighWater {
 		return
 	}
 	without := ""
-	if pl.freed[u.Name] > 0 {
+	if pl.freed[k] > 0 {
 		without = " without the oversized torrents"
 	}
 	var cands []*catalog.RetentionTorrent
 	for i := range torrents {
 		t := &torrents[i]
-		if pl.eligible(t) && onVolume(t, u.Name) {
+		if pl.eligible(t) && onVolume(t, k) {
 			cands = append(cands, t)
 		}
 	}
@@ -212,9 +216,9 @@ func (pl *planner) highWater(torrents []catalog.RetentionTorrent, u VolumeUsage)
 	}
 }
 
-func onVolume(t *catalog.RetentionTorrent, name string) bool {
+func onVolume(t *catalog.RetentionTorrent, k volKey) bool {
 	for _, r := range t.Replicas {
-		if r.VolumeName == name {
+		if r.VolumeName == k.name && r.Node == k.node {
 			return true
 		}
 	}
@@ -224,10 +228,11 @@ func onVolume(t *catalog.RetentionTorrent, name string) bool {
 // plan assembles the result with per-volume totals.
 func (pl *planner) plan(usage []VolumeUsage) Plan {
 	out := Plan{At: pl.now, Policy: pl.p, Purges: pl.out}
-	seen := map[string]bool{}
+	seen := map[volKey]bool{}
 	for _, u := range usage {
-		seen[u.Name] = true
-		vp := VolumePlan{Name: u.Name, Node: u.Node, Capacity: u.Capacity, Used: u.Used, Freed: pl.freed[u.Name], Purges: pl.purges[u.Name]}
+		k := volKey{u.Node, u.Name}
+		seen[k] = true
+		vp := VolumePlan{Name: u.Name, Node: u.Node, Capacity: u.Capacity, Used: u.Used, Freed: pl.freed[k], Purges: pl.purges[k]}
 		vp.UsedAfter = max(u.Used-vp.Freed, 0)
 		if u.Capacity > 0 {
 			vp.Fullness = float64(u.Used) / float64(u.Capacity)
@@ -236,15 +241,15 @@ func (pl *planner) plan(usage []VolumeUsage) Plan {
 		}
 		out.Volumes = append(out.Volumes, vp)
 	}
-	var others []string
-	for name := range pl.freed {
-		if !seen[name] {
-			others = append(others, name)
+	var others []volKey
+	for k := range pl.freed {
+		if !seen[k] {
+			others = append(others, k)
 		}
 	}
-	sort.Strings(others)
-	for _, name := range others {
-		out.Volumes = append(out.Volumes, VolumePlan{Name: name, Node: pl.nodes[name], Freed: pl.freed[name], Purges: pl.purges[name]})
+	sort.Slice(others, func(i, j int) bool { return others[i].less(others[j]) })
+	for _, k := range others {
+		out.Volumes = append(out.Volumes, VolumePlan{Name: k.name, Node: k.node, Freed: pl.freed[k], Purges: pl.purges[k]})
 	}
 	for _, v := range out.Volumes {
 		out.Freed += v.Freed

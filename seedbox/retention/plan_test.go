@@ -84,17 +84,17 @@ func TestMake(t *testing.T) {
 		{
 			name:  "pinned is never purged",
 			ts:    []catalog.RetentionTorrent{pinned(tor(1, 50*GiB, 300*day, 200*day, "v1"))},
-			usage: []VolumeUsage{{Name: "v1", Used: 99 * GiB, Capacity: 100 * GiB}}, want: map[uint64]string{},
+			usage: []VolumeUsage{{Name: "v1", Node: "n1", Used: 99 * GiB, Capacity: 100 * GiB}}, want: map[uint64]string{},
 		},
 		{
 			name:  "exempt category is never purged, case-insensitively",
 			ts:    []catalog.RetentionTorrent{category("courses", tor(1, 50*GiB, 300*day, 200*day, "v1"))},
-			usage: []VolumeUsage{{Name: "v1", Used: 99 * GiB, Capacity: 100 * GiB}}, want: map[uint64]string{},
+			usage: []VolumeUsage{{Name: "v1", Node: "n1", Used: 99 * GiB, Capacity: 100 * GiB}}, want: map[uint64]string{},
 		},
 		{
 			name:  "below high water small stale torrents stay",
 			ts:    []catalog.RetentionTorrent{tor(1, 1*GiB, 300*day, 200*day, "v1")},
-			usage: []VolumeUsage{{Name: "v1", Used: 90 * GiB, Capacity: 100 * GiB}}, want: map[uint64]string{},
+			usage: []VolumeUsage{{Name: "v1", Node: "n1", Used: 90 * GiB, Capacity: 100 * GiB}}, want: map[uint64]string{},
 		},
 		{
 			name: "above high water: stalest first, until below low water",
@@ -105,7 +105,7 @@ func TestMake(t *testing.T) {
 				tor(4, 4*GiB, 100*day, 1*day, "v1"),  // fresh
 				tor(5, 4*GiB, 100*day, 60*day, "v2"), // other volume, not full
 			},
-			usage: []VolumeUsage{{Name: "v1", Used: 95 * GiB, Capacity: 100 * GiB}, {Name: "v2", Used: 10 * GiB, Capacity: 100 * GiB}},
+			usage: []VolumeUsage{{Name: "v1", Node: "n1", Used: 95 * GiB, Capacity: 100 * GiB}, {Name: "v2", Node: "n1", Used: 10 * GiB, Capacity: 100 * GiB}},
 			// 95 -> 91 -> 87 -> 83 -> 79: four purges would be needed, only three are stale.
 			want:    map[uint64]string{1: RuleHighWater, 2: RuleHighWater, 3: RuleHighWater},
 			reasons: map[uint64]string{2: "volume v1 is 95.0% full, above high_water 90%"},
@@ -118,7 +118,7 @@ func TestMake(t *testing.T) {
 				tor(3, 5*GiB, 100*day, 45*day, "v1"), // 84 -> 79: below low water, stop
 				tor(4, 1*GiB, 100*day, 44*day, "v1"),
 			},
-			usage: []VolumeUsage{{Name: "v1", Used: 95 * GiB, Capacity: 100 * GiB}},
+			usage: []VolumeUsage{{Name: "v1", Node: "n1", Used: 95 * GiB, Capacity: 100 * GiB}},
 			want:  map[uint64]string{2: RuleHighWater, 1: RuleHighWater, 3: RuleHighWater},
 		},
 		{
@@ -128,7 +128,7 @@ func TestMake(t *testing.T) {
 				tor(2, 5*GiB, 100*day, 90*day, "v1"),
 				tor(3, 5*GiB, 100*day, 80*day, "v1"),
 			},
-			usage: []VolumeUsage{{Name: "v1", Used: 99 * GiB, Capacity: 100 * GiB}},
+			usage: []VolumeUsage{{Name: "v1", Node: "n1", Used: 99 * GiB, Capacity: 100 * GiB}},
 			want:  map[uint64]string{1: RuleOversizedStale},
 		},
 		{
@@ -140,7 +140,7 @@ func TestMake(t *testing.T) {
 				tor(4, 5*GiB, 3*day, 0, "v1"),
 				tor(5, 5*GiB, 100*day, 31*day, "v1"),
 			},
-			usage: []VolumeUsage{{Name: "v1", Used: 95 * GiB, Capacity: 100 * GiB}},
+			usage: []VolumeUsage{{Name: "v1", Node: "n1", Used: 95 * GiB, Capacity: 100 * GiB}},
 			want:  map[uint64]string{5: RuleHighWater},
 		},
 		{
@@ -237,4 +237,33 @@ func equal(a, b []uint64) bool {
 		}
 	}
 	return true
+}
+
+// TestMakeSameVolumeNameOnTwoNodes: node n1's "default" is full, n2's is
+// not; a torrent only on n2's "default" is no candidate for n1's high-water
+// pass, and each node's volume reports its own bytes.
+func TestMakeSameVolumeNameOnTwoNodes(t *testing.T) {
+	onN2 := tor(1, 5*GiB, 100*day, 90*day, "default")
+	onN2.Replicas[0].Node = "n2"
+	onN1 := tor(2, 6*GiB, 100*day, 50*day, "default")
+	both := tor(3, 1*GiB, 100*day, 40*day, "default")
+	r := both.Replicas[0]
+	r.Node, r.VolumeID = "n2", 9
+	both.Replicas = append(both.Replicas, r)
+	usage := []VolumeUsage{{Name: "default", Node: "n1", Used: 95 * GiB, Capacity: 100 * GiB}}
+	plan := Make(policy, now, []catalog.RetentionTorrent{onN2, onN1, both}, usage)
+	var order []uint64
+	for _, pu := range plan.Purges {
+		order = append(order, pu.TorrentID)
+	}
+	if want := []uint64{2, 3}; !equal(order, want) {
+		t.Fatalf("purges %v, want %v: a torrent only on n2 was judged by n1's volume", order, want)
+	}
+	freed := map[string]int64{}
+	for _, v := range plan.Volumes {
+		freed[v.Node+"/"+v.Name] = v.Freed
+	}
+	if freed["n1/default"] != 7*GiB || freed["n2/default"] != 1*GiB || len(plan.Volumes) != 2 {
+		t.Errorf("freed per volume %v", freed)
+	}
 }

@@ -1,0 +1,59 @@
+package node
+
+import (
+	"context"
+	"time"
+
+	"github.com/seedbed/seedbed/catalog"
+)
+
+// nodeRecord is what this node's heartbeat says about it: the public URL
+// only when it runs the portal (which serves the web seed).
+func (n *Node) nodeRecord() catalog.Node {
+	rec := catalog.Node{Name: n.cfg.Seedbox.Node, PeerAddr: n.cfg.Seedbox.PeerAddr,
+		Version: n.version, StartedAt: n.started}
+	if n.parts.Portal {
+		rec.PublicURL = n.cfg.PublicURL
+	}
+	return rec
+}
+
+// beat writes one heartbeat.
+func (n *Node) beat(ctx context.Context) error {
+	return n.Catalog.Heartbeat(ctx, n.nodeRecord())
+}
+
+// heartbeat keeps this node's row in the nodes table fresh every
+// catalog.NodeHeartbeat until ctx ends, then marks the node stopped so the
+// others stop counting its replicas at once. Serve wrote the first beat
+// already. A failed beat is logged and retried at the next tick: a node
+// that cannot reach the catalog for catalog.NodeTimeout is offline to the
+// others, which is the truth.
+func (n *Node) heartbeat(ctx context.Context) error {
+	tick := time.NewTicker(catalog.NodeHeartbeat)
+	defer tick.Stop()
+	failing := false
+	for {
+		select {
+		case <-ctx.Done():
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := n.Catalog.NodeStopped(sctx, n.cfg.Seedbox.Node); err != nil {
+				n.log.Warn("mark node stopped", "err", err)
+			}
+			return nil
+		case <-tick.C:
+		}
+		bctx, cancel := context.WithTimeout(ctx, catalog.NodeHeartbeat)
+		err := n.beat(bctx)
+		cancel()
+		switch {
+		case err != nil && ctx.Err() == nil && !failing:
+			n.log.Warn("heartbeat", "err", err)
+			failing = true
+		case err == nil && failing:
+			n.log.Info("heartbeat written again")
+			failing = false
+		}
+	}
+}
