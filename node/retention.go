@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/seedbed/seedbed/seedbox/retention"
@@ -23,8 +24,9 @@ func (n *Node) retentionApplier() *retention.Applier {
 
 // serveRetention finishes half-done purges at start, keeps deleting this
 // node's copies of purged torrents, and with retention.auto applies the
-// policy every retention.interval while leader says this node leads.
-func (n *Node) serveRetention(ctx context.Context, leader retention.Leader) error {
+// policy every retention.interval as a fenced run of leader (only while this
+// node holds the "retention" lease; see Leader.Run).
+func (n *Node) serveRetention(ctx context.Context, leader *Leader) error {
 	a := n.retentionApplier()
 	sweep := time.NewTicker(purgeSweepEvery)
 	defer sweep.Stop()
@@ -45,27 +47,27 @@ func (n *Node) serveRetention(ctx context.Context, leader retention.Leader) erro
 			return nil
 		case <-sweep.C:
 		case <-auto:
-			if leader.Leading(ctx) {
-				n.applyRetention(ctx, a)
+			if _, err := leader.Run(ctx, func(ctx context.Context) error { return n.applyRetention(ctx, a) }); err != nil && ctx.Err() == nil {
+				n.log.Warn("retention: scheduled run", "err", err)
 			}
 		}
 	}
 }
 
 // applyRetention evaluates the policy now and applies it as "auto".
-func (n *Node) applyRetention(ctx context.Context, a *retention.Applier) {
+func (n *Node) applyRetention(ctx context.Context, a *retention.Applier) error {
 	plan, err := retention.Evaluate(ctx, n.Catalog, n.Volumes, n.cfg.Seedbox.Node, retention.PolicyFrom(n.cfg.Retention), time.Now())
 	if err != nil {
-		n.log.Warn("retention: make plan", "err", err)
-		return
+		return fmt.Errorf("make plan: %w", err)
 	}
 	res, err := a.Apply(ctx, plan, "auto")
-	if err != nil && ctx.Err() == nil {
-		n.log.Warn("retention: apply", "err", err)
-	}
 	if len(res.Purged) > 0 {
 		n.log.Info("retention: applied", "purged", len(res.Purged), "skipped", len(res.Skipped))
 	}
+	if err != nil {
+		return fmt.Errorf("apply: %w", err)
+	}
+	return nil
 }
 
 // serveStorageAdmin runs the volume watcher and, on a seedbox node,
@@ -74,14 +76,18 @@ func (n *Node) serveStorageAdmin(ctx context.Context) error {
 	if !n.parts.Seedbox {
 		return n.watchVolumes(ctx)
 	}
-	// Scheduled retention runs on one node at a time: the holder of the
-	// "retention" lease in the catalog (node/leader.go).
+	// Scheduled retention and the scrub schedule run on one node at a
+	// time: the holders of the "retention" and "scrub" leases in the
+	// catalog (node/leader.go).
 	leader := NewLeader(n.Catalog, "retention", n.cfg.Seedbox.Node, LeaseTTL, n.log)
-	errc := make(chan error, 2)
+	scrubLeader := NewLeader(n.Catalog, "scrub", n.cfg.Seedbox.Node, LeaseTTL, n.log)
+	errc := make(chan error, 4)
 	go func() { errc <- n.watchVolumes(ctx) }()
 	go func() { errc <- leader.Serve(ctx) }()
+	go func() { errc <- scrubLeader.Serve(ctx) }()
+	go func() { errc <- n.scheduleScrubs(ctx, scrubLeader) }()
 	err := n.serveRetention(ctx, leader)
-	for range 2 {
+	for range 4 {
 		if werr := <-errc; err == nil {
 			err = werr
 		}

@@ -46,6 +46,7 @@ func commands() []command {
 		{"token", "create NAME", "print a new API token for a user", runToken},
 		{"volume", "list|add|set|force ...", "storage volumes: list, add, change state, force placement", runVolume},
 		{"retention", "plan [--json] | apply | log", "the retention policy: what would be purged and why / do it", runRetention},
+		{"backup", "FILE", "write a consistent copy of the catalog to FILE (SQLite or pg_dump), safe while nodes run", runBackup},
 		{"upload", "[--server URL] [--token T] PATH...", "upload files or folders, resumable; prints page URL and magnet", runUpload},
 		{"version", "", "print version and build info", runVersion},
 	}
