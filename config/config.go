@@ -84,6 +84,10 @@ type Seedbox struct {
 	// uncapped); ReplicationRate caps replica copies the same way.
 	ScrubRate       Size `toml:"scrub_rate"`
 	ReplicationRate Size `toml:"replication_rate"`
+	// UploadRate caps what the seedbox's BitTorrent client uploads per
+	// second over all its peers (0: unlimited). The web seed is served by
+	// the portal over HTTP and is not capped by it.
+	UploadRate Size `toml:"upload_rate"`
 	// CheckInterval is how often the replicator compares every replica
 	// with the disk and the wanted count.
 	CheckInterval Duration `toml:"check_interval"`
@@ -378,6 +382,9 @@ func (s *Seedbox) validate() []error {
 	}
 	if s.ScrubRate < 0 || s.ReplicationRate < 0 || s.CheckInterval.D() < 100*time.Millisecond {
 		add("seedbox: scrub_rate and replication_rate must not be negative; check_interval (%v) must be at least 100ms", s.CheckInterval.D())
+	}
+	if s.UploadRate < 0 {
+		add("seedbox.upload_rate (%d) must be 0 (unlimited) or a size per second like \"50MiB\"", s.UploadRate)
 	}
 	if s.Replicas < 1 {
 		add("seedbox.replicas %d must be at least 1", s.Replicas)

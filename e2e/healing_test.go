@@ -105,18 +105,21 @@ func flipByteKeepTime(t *testing.T, path string, off int64) {
 }
 
 // startSlowAria2 starts aria2c on a .torrent with a download rate cap, so it
-// is still running while the test damages replicas; wait returns its error.
-func startSlowAria2(t *testing.T, torrent []byte, dest, iface, limit string) (wait func() error) {
+// is still running while the test damages replicas; wait returns its log
+// (level info: it names every piece that failed its hash check) and error. aria2c writes pieces where they belong without allocating the
+// file first, so the file grows from 0 bytes once data arrives.
+func startSlowAria2(t *testing.T, torrent []byte, dest, iface, limit string) (wait func() (string, error)) {
 	t.Helper()
 	bin := testenv.Need(t, "aria2c", "aria2")
-	tf := filepath.Join(t.TempDir(), "x.torrent")
+	dir := t.TempDir()
+	tf, logPath := filepath.Join(dir, "x.torrent"), filepath.Join(dir, "aria2.log")
 	os.WriteFile(tf, torrent, 0o644)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	cmd := exec.CommandContext(ctx, bin, "--dir="+dest, "--interface="+iface, "--seed-time=0",
 		"--enable-dht=false", "--enable-dht6=false", "--bt-enable-lpd=false", "--enable-peer-exchange=false",
 		"--check-integrity=true", "--bt-hash-check-seed=false", "--console-log-level=warn",
 		"--summary-interval=0", "--bt-stop-timeout=120", "--allow-overwrite=true", "--auto-file-renaming=false",
-		"--max-download-limit="+limit, fmt.Sprintf("--listen-port=%d", freePort(t, iface)), tf)
+		"--file-allocation=none", "--log="+logPath, "--log-level=info", "--max-download-limit="+limit, fmt.Sprintf("--listen-port=%d", freePort(t, iface)), tf)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
@@ -126,19 +129,40 @@ func startSlowAria2(t *testing.T, torrent []byte, dest, iface, limit string) (wa
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait(); cancel() }()
 	t.Cleanup(func() { cancel() })
-	return func() error {
-		if err := <-done; err != nil {
-			return fmt.Errorf("aria2c: %w\n%s", err, out.String())
+	return func() (string, error) {
+		err := <-done
+		log, _ := os.ReadFile(logPath)
+		if err != nil {
+			return string(log), fmt.Errorf("aria2c: %w\n%s", err, out.String())
 		}
-		return nil
+		return string(log), nil
 	}
+}
+
+// scrubCorrupt reads seedbed_scrub_corrupt_total from the node's metrics.
+func scrubCorrupt(t *testing.T, n *node) int {
+	t.Helper()
+	b, code := n.get("", n.url+"/metrics")
+	if code != 200 {
+		t.Fatalf("/metrics: HTTP %d", code)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "seedbed_scrub_corrupt_total "); ok {
+			var c int
+			fmt.Sscan(v, &c)
+			return c
+		}
+	}
+	t.Fatalf("/metrics has no seedbed_scrub_corrupt_total:\n%s", b)
+	return 0
 }
 
 // TestHealing runs a node with two volumes and replicas = 2: an upload is
 // copied to the second volume; a deleted copy is rebuilt and verified; a
-// flipped byte (size and mtime unchanged) is found by the scrub and
-// repaired; an aria2c download running all along completes with every piece
-// checked.
+// byte flipped (size and mtime unchanged) in a replica while aria2c
+// downloads is found and repaired, and aria2c, checking every piece, never
+// receives a bad one; a byte flipped while nothing reads the replicas is
+// found by the scrub and repaired.
 func TestHealing(t *testing.T) {
 	needTool(t, "aria2c", "aria2")
 	cfg, vols := twoVolumeConfig(t, "")
@@ -163,9 +187,12 @@ func TestHealing(t *testing.T) {
 	}
 	dest := t.TempDir()
 	wait := startSlowAria2(t, withoutWebSeeds(t, torrent), dest, "127.0.0.31", "1M")
+	waitFor(t, 60*time.Second, "aria2c to receive data", func() bool {
+		fi, err := os.Stat(filepath.Join(dest, "heal.bin"))
+		return err == nil && fi.Size() > 0
+	})
 
 	// Delete vol-a's copy: it is rebuilt and verified.
-	time.Sleep(2 * time.Second) // let aria2c get going first
 	if err := os.RemoveAll(filepath.Join(vols[0], ih[:2], ih)); err != nil {
 		t.Fatal(err)
 	}
@@ -173,27 +200,37 @@ func TestHealing(t *testing.T) {
 		return sameFile(contentPath(vols[0], ih, "heal.bin"), content) && bothVerified(n.torrentState(token, ih))
 	})
 
-	// Flip one byte in vol-b's copy without changing its size or mtime:
-	// only the scrub can see it; it marks the copy corrupt and repairs it.
+	// Flip one byte in vol-b's copy while aria2c downloads: the seeder
+	// hashes every piece it reads for a peer, so whichever comes first, the
+	// seeder reading that piece or the scrub, finds it; the copy is marked
+	// corrupt and repaired, and aria2c never receives the bad piece.
 	flipByteKeepTime(t, contentPath(vols[1], ih, "heal.bin"), 12<<20+5)
-	waitFor(t, 60*time.Second, "the scrub to repair vol-b's copy", func() bool {
+	waitFor(t, 60*time.Second, "vol-b's copy to be repaired", func() bool {
 		return sameFile(contentPath(vols[1], ih, "heal.bin"), content) && bothVerified(n.torrentState(token, ih))
 	})
-	log, _ := os.ReadFile(n.logFile)
-	if !strings.Contains(string(log), "scrub found a corrupt replica") {
-		n.dumpLog()
-		t.Fatal("the repair was not the scrub's doing")
-	}
-	metrics, _ := n.get("", n.url+"/metrics")
-	if !strings.Contains(string(metrics), "seedbed_scrub_corrupt_total 1") {
-		t.Errorf("metrics do not count the corrupt replica:\n%s", metrics)
-	}
-
-	if err := wait(); err != nil {
+	log, err := wait()
+	if err != nil {
 		n.dumpLog()
 		t.Fatal(err)
 	}
+	if strings.Contains(log, "wrong piece") || strings.Contains(log, "Bad piece hash") {
+		n.dumpLog()
+		t.Fatal("aria2c received a piece that failed its hash check")
+	}
 	sameContent(t, dest, map[string][]byte{"heal.bin": content}, false)
+
+	// Nothing downloads now, so only the scrub reads the replicas: a byte
+	// flipped in vol-a's copy is found by the scrub, and repaired.
+	before := scrubCorrupt(t, n)
+	flipByteKeepTime(t, contentPath(vols[0], ih, "heal.bin"), 3<<20+7)
+	waitFor(t, 60*time.Second, "the scrub to find and repair vol-a's copy", func() bool {
+		return scrubCorrupt(t, n) > before &&
+			sameFile(contentPath(vols[0], ih, "heal.bin"), content) && bothVerified(n.torrentState(token, ih))
+	})
+	if b, _ := os.ReadFile(n.logFile); !strings.Contains(string(b), "scrub found a corrupt replica") {
+		n.dumpLog()
+		t.Fatal("the scrub did not log the corrupt replica")
+	}
 }
 
 // TestReplicationSurvivesSIGKILL kills the node in the middle of a replica

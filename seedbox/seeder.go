@@ -51,16 +51,25 @@ type Seeder struct {
 	vols       *Volumes
 	cl         *torrent.Client
 	completion storage.PieceCompletion
+	upload     *rate.Limiter // the client's upload cap; nil: unlimited
 	log        *slog.Logger
 
 	kick      chan struct{}
 	ready     chan struct{}
 	readyOnce sync.Once
 
+	// locks serializes Seed and Drop of one torrent, so a drop never
+	// races a seed of the same torrent from another replica.
+	locks hashLocks
+
 	mu       sync.Mutex
 	storages map[string]storage.ClientImplCloser
 	torrents map[metainfo.Hash]seeded
 	fetching map[metainfo.Hash]bool // being downloaded by Fetch: Sync leaves them alone
+	// carried holds the peers of torrents dropped from a bad replica until
+	// they are seeded from another one (seeder_peers.go).
+	carried map[metainfo.Hash][]torrent.PeerInfo
+	adds    map[metainfo.Hash]int // times each torrent was added to the client
 }
 
 // seeded is a torrent in the client and the volume it is served from.
@@ -131,7 +140,10 @@ func (s *Seeder) clientConfig(host string, port int) *torrent.ClientConfig {
 		}
 	}
 	if s.opts.UploadRate > 0 {
-		cfg.UploadRateLimiter = rate.NewLimiter(rate.Limit(s.opts.UploadRate), 1<<20)
+		// The burst must hold a whole block (16 KiB): anacrolix reserves
+		// each block it sends at once.
+		s.upload = rate.NewLimiter(rate.Limit(s.opts.UploadRate), 1<<20)
+		cfg.UploadRateLimiter = s.upload
 	}
 	return cfg
 }
@@ -150,7 +162,7 @@ func (s *Seeder) storageFor(volume string) (storage.ClientImpl, error) {
 	if v.State == StateMaintenance {
 		return nil, fmt.Errorf("volume %s is in maintenance", volume)
 	}
-	st := storage.NewFileOpts(storage.NewFileClientOpts{
+	files := storage.NewFileOpts(storage.NewFileClientOpts{
 		ClientBaseDir: v.Path,
 		TorrentDirMaker: func(base string, _ *metainfo.Info, ih metainfo.Hash) string {
 			return TorrentDir(base, ih.HexString())
@@ -159,6 +171,13 @@ func (s *Seeder) storageFor(volume string) (storage.ClientImpl, error) {
 		UsePartFiles:    g.Some(false),
 		Logger:          s.log,
 	})
+	st := &verifyingStorage{inner: files, ttl: readVerifyTTL,
+		onBad: func(ih metainfo.Hash, info *metainfo.Info, piece int, rescued bool, err error) {
+			go s.servedPieceBad(volume, ih.HexString(), info, piece, rescued, err)
+		},
+		rescue: func(ih metainfo.Hash, info *metainfo.Info, piece int) []byte {
+			return s.pieceElsewhere(volume, ih.HexString(), info, piece)
+		}}
 	s.storages[volume] = st
 	return st, nil
 }
@@ -173,6 +192,7 @@ func (s *Seeder) Seed(ctx context.Context, it Item, verified bool) error {
 	if err := ih.FromHexString(it.InfoHash); err != nil {
 		return fmt.Errorf("seed %q: %w", it.InfoHash, err)
 	}
+	defer s.locks.lock(ih)()
 	s.mu.Lock()
 	_, have := s.torrents[ih]
 	s.mu.Unlock()
@@ -197,12 +217,17 @@ func (s *Seeder) Seed(ctx context.Context, it Item, verified bool) error {
 		}
 	}
 	t, _ := s.cl.AddTorrentOpt(torrent.AddTorrentOpts{InfoHash: ih, InfoBytes: it.InfoBytes, Storage: st})
-	if s.opts.AnnounceURL != "" {
-		t.AddTrackers([][]string{{s.opts.AnnounceURL}})
+	if u := s.announceURL(ih); u != "" {
+		t.AddTrackers([][]string{{u}})
 	}
 	s.mu.Lock()
 	s.torrents[ih] = seeded{t: t, volume: it.Volume}
+	peers := s.carried[ih]
+	delete(s.carried, ih)
 	s.mu.Unlock()
+	if len(peers) > 0 {
+		t.AddPeers(peers)
+	}
 	return nil
 }
 
@@ -246,6 +271,14 @@ func (s *Seeder) Drop(infoHash string) {
 	if ih.FromHexString(infoHash) != nil {
 		return
 	}
+	defer s.locks.lock(ih)()
+	s.drop(ih, false)
+}
+
+// drop is Drop with the torrent's lock held. With keepPeers the torrent's
+// peers are handed to the next Seed of it, which serves it from another
+// replica.
+func (s *Seeder) drop(ih metainfo.Hash, keepPeers bool) {
 	s.mu.Lock()
 	sd, ok := s.torrents[ih]
 	delete(s.torrents, ih)
@@ -257,29 +290,19 @@ func (s *Seeder) Drop(infoHash string) {
 	if sd.t.Info() != nil {
 		n = sd.t.NumPieces()
 	}
+	if keepPeers {
+		s.carryPeers(ih, sd.t)
+	} else {
+		s.mu.Lock()
+		delete(s.carried, ih)
+		s.mu.Unlock()
+	}
 	sd.t.Drop()
 	// Forget the pieces: a later Seed from another replica starts from what
 	// that replica's check says, not from what this one had.
 	for i := range n {
 		s.completion.Set(metainfo.PieceKey{InfoHash: ih, Index: i}, false)
 	}
-}
-
-// DropFrom stops seeding a torrent if it is served from volume (whose copy
-// turned out bad) and makes the next sync pick another replica at once.
-func (s *Seeder) DropFrom(infoHash, volume string) {
-	var ih metainfo.Hash
-	if ih.FromHexString(infoHash) != nil {
-		return
-	}
-	s.mu.Lock()
-	sd, ok := s.torrents[ih]
-	s.mu.Unlock()
-	if ok && sd.volume == volume {
-		s.log.Warn("stopped serving a bad replica", "info_hash", infoHash, "volume", volume)
-		s.Drop(infoHash)
-	}
-	s.Kick()
 }
 
 // Kick makes Serve sync with its source now instead of at the next tick.
@@ -459,17 +482,4 @@ func (s *Seeder) Close() error {
 	}
 	s.storages = map[string]storage.ClientImplCloser{}
 	return errors.Join(errs...)
-}
-
-// AddPeer hands the client a peer of a torrent it seeds, typically a leecher
-// that just announced to our tracker, so the seedbox connects to it at once
-// instead of waiting for its next announce. Unknown torrents are ignored.
-func (s *Seeder) AddPeer(ih [20]byte, addr netip.AddrPort) {
-	s.mu.Lock()
-	sd, ok := s.torrents[metainfo.Hash(ih)]
-	s.mu.Unlock()
-	if !ok || !addr.IsValid() {
-		return
-	}
-	sd.t.AddPeers([]torrent.PeerInfo{{Addr: net.TCPAddrFromAddrPort(addr), Source: torrent.PeerSourceTracker}})
 }
