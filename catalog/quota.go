@@ -40,6 +40,9 @@ type Usage struct {
 	GroupName  string
 	GroupQuota *int64
 	GroupUsed  int64
+	// GroupMembers are the IDs of every user in the group (the user
+	// included), whose uploads in progress count against the group quota.
+	GroupMembers []uint64
 }
 
 func validQuota(q *int64) error {
@@ -155,5 +158,22 @@ func (c *Catalog) Usage(ctx context.Context, userID uint64) (Usage, error) {
 	if err != nil {
 		return Usage{}, dbErr("usage of group", err)
 	}
+	if err := db.Table("users").Where("group_id = ?", g.ID).Order("id").
+		Pluck("id", &out.GroupMembers).Error; err != nil {
+		return Usage{}, dbErr("members of group", err)
+	}
 	return out, nil
+}
+
+// UserGroupID returns the group a user is in, 0 for none.
+func (c *Catalog) UserGroupID(ctx context.Context, userID uint64) (uint64, error) {
+	var g *uint64
+	if err := c.read(ctx).Table("users").Select("group_id").Where("id = ?", userID).
+		Scan(&g).Error; err != nil {
+		return 0, dbErr(fmt.Sprintf("group of user %d", userID), err)
+	}
+	if g == nil {
+		return 0, nil
+	}
+	return *g, nil
 }

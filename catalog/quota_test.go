@@ -52,6 +52,16 @@ func TestUsageAndQuotas(t *testing.T) {
 		if *u.UserQuota != 5000 || u.UserUsed != 1000 || u.GroupName != "Dorm A" || *u.GroupQuota != 9000 || u.GroupUsed != 1300 {
 			t.Errorf("usage %+v", u)
 		}
+		if len(u.GroupMembers) != 2 || u.GroupMembers[0] != alice.ID || u.GroupMembers[1] != bob.ID {
+			t.Errorf("group members %v, want [%d %d]", u.GroupMembers, alice.ID, bob.ID)
+		}
+		if gid, err := c.UserGroupID(ctx, bob.ID); err != nil || gid != g.ID {
+			t.Errorf("UserGroupID(bob) = %d, %v; want %d", gid, err, g.ID)
+		}
+		carol := mustUser(t, c, RoleUser)
+		if gid, err := c.UserGroupID(ctx, carol.ID); err != nil || gid != 0 {
+			t.Errorf("UserGroupID(carol) = %d, %v; want 0", gid, err)
+		}
 		if gs, err := c.Groups(ctx); err != nil || len(gs) != 1 {
 			t.Errorf("groups %v %v", gs, err)
 		}

@@ -89,3 +89,34 @@ func FuzzSearch(f *testing.F) {
 		}
 	})
 }
+
+// Quotes, backslashes and SQL in a search are only word separators: the
+// words reach the query (on PostgreSQL written into its text) as letters and
+// digits alone.
+func TestSearchPunctuationIsInert(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, c *Catalog) {
+		ctx := context.Background()
+		u := mustUser(t, c, RoleUser)
+		vol := mustVolume(t, c, "vol1")
+		tor := testTorrent(u.ID, "obrien", 1000)
+		tor.Title = "O'Brien lecture"
+		if err := c.CreateTorrent(ctx, tor, Replica{VolumeID: vol.ID, Node: vol.Node, State: ReplicaVerified}); err != nil {
+			t.Fatal(err)
+		}
+		for q, want := range map[string]int64{
+			"o'brien":                              1,
+			`brien\' lecture`:                      1,
+			"x'); DROP TABLE torrents; --":         0,
+			"brien') OR to_tsquery('simple', 'zzz": 0,
+			"'''":                                  0,
+		} {
+			list, total, err := c.ListTorrents(ctx, ListQuery{Query: q})
+			if err != nil || total != want || int64(len(list)) != want {
+				t.Errorf("search %q: %d (%d listed), %v; want %d", q, total, len(list), err, want)
+			}
+		}
+		if _, err := c.TorrentByInfoHash(ctx, tor.InfoHash); err != nil {
+			t.Fatalf("torrents after the searches: %v", err)
+		}
+	})
+}

@@ -24,14 +24,14 @@ import (
 // connections); a fifth are cut mid-way and retried. Every final reply must
 // name exactly its own content; nothing staged may stay behind; every
 // torrent row must have its complete data.
+//
+// The shared client makes lost replies real: net/http's Transport puts a
+// connection back in its pool before handing the last reply on it to its
+// caller, so a cut multipart request that takes that connection at once can
+// break it and lose the reply (once in about two runs under load, a tus
+// creation's). Creations therefore carry Seedbed-Upload-Key, and a retried
+// one gets the upload its first try made.
 func TestUploadConcurrency(t *testing.T) {
-	// Quarantined: on the CI machine a cut tus upload is sometimes abandoned
-	// and started anew (an upload left in staging, or a retry that did not
-	// resume), two of three rehearsals; not reproduced on the development
-	// machine. Tracked in the issue note; SEEDBED_QUARANTINE=1 runs it.
-	if os.Getenv("SEEDBED_QUARANTINE") == "" {
-		t.Skip("quarantined until the abandoned-resume race is fixed; SEEDBED_QUARANTINE=1 runs it")
-	}
 	n := startNode(t, nodeOptions{})
 	tok := n.addUser("dana", false)
 	dir := t.TempDir()
@@ -99,10 +99,18 @@ func TestUploadConcurrency(t *testing.T) {
 	vol := filepath.Join(n.dir, "data", "volumes", "default")
 	filepath.WalkDir(filepath.Join(vol, ".staging"), func(p string, d os.DirEntry, err error) error {
 		if err == nil && p != filepath.Join(vol, ".staging") && !(d.IsDir() && filepath.Base(p) == "tus") && !strings.HasSuffix(p, ".done") {
-			t.Errorf("left in staging: %s", p)
+			size := int64(-1)
+			if fi, err := d.Info(); err == nil {
+				size = fi.Size()
+			}
+			info, _ := os.ReadFile(strings.TrimSuffix(p, ".info") + ".info") // what the upload was
+			t.Errorf("left in staging: %s (%d bytes): %s", p, size, info)
 		}
 		return nil
 	})
+	if t.Failed() {
+		n.dumpLog()
+	}
 	checkEveryRowHasData(t, n, tok, vol, total)
 }
 

@@ -36,6 +36,7 @@ type adminVolumeRow struct {
 	Used, Free              string
 	UsedPercent             int
 	Local                   bool
+	Offline                 bool // its node sends no heartbeat
 }
 
 type adminView struct {
@@ -86,16 +87,21 @@ func (a *App) adminShow(c echo.Context) error {
 	return a.renderPage(c, http.StatusOK, "admin", v)
 }
 
-// adminVolumes lists every volume; free space is known for this node's.
+// adminVolumes lists every node's volumes by node and name; free space is
+// known for this node's.
 func (a *App) adminVolumes(c echo.Context) ([]adminVolumeRow, error) {
 	vols, err := a.opts.Catalog.VolumeInfos(c.Request().Context(), "")
+	if err != nil {
+		return nil, err
+	}
+	online, err := a.opts.Catalog.OnlineNodes(c.Request().Context())
 	if err != nil {
 		return nil, err
 	}
 	var out []adminVolumeRow
 	for _, vol := range vols {
 		r := adminVolumeRow{Name: vol.Name, Node: vol.Node, State: vol.State, Path: vol.Path,
-			Torrents: vol.Torrents, Used: config.HumanBytes(vol.Bytes)}
+			Torrents: vol.Torrents, Used: config.HumanBytes(vol.Bytes), Offline: !online[vol.Node] && vol.Node != a.opts.Node}
 		if vol.Node == a.opts.Node {
 			if free, err := seedbox.FreeBytes(vol.Path); err == nil {
 				r.Local, r.Free = true, config.HumanBytes(free)

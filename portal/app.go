@@ -16,6 +16,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/seedbed/seedbed/catalog"
+	"github.com/seedbed/seedbed/config"
 	"github.com/seedbed/seedbed/publish"
 	"github.com/seedbed/seedbed/seedbox"
 	"github.com/seedbed/seedbed/tracker"
@@ -59,6 +60,9 @@ type Options struct {
 	// DefaultQuota is the storage quota of a user who has none set, in
 	// bytes; 0 means no limit.
 	DefaultQuota int64
+	// Retention is the retention policy whose current plan the admin
+	// pages show; nil: none (the pages answer 404).
+	Retention *config.Retention
 }
 
 // App is the portal.
@@ -137,6 +141,7 @@ func (a *App) routes() *echo.Echo {
 	admin.POST("/users/:id/role", a.adminUserRole)
 	admin.POST("/users/:id/disabled", a.adminUserDisabled)
 	admin.POST("/users/:id/quota", a.adminUserQuota)
+	admin.GET("/retention", a.adminRetentionShow)
 	e.GET("/register", a.registerShow)
 	e.POST("/register", a.registerSubmit)
 	e.GET("/account", a.accountShow, requireUser)
@@ -162,6 +167,7 @@ func (a *App) routes() *echo.Echo {
 	api.PATCH("/torrents/:ih", a.apiTorrentPatch)
 	api.DELETE("/torrents/:ih", a.apiTorrentDelete)
 	api.GET("/dedupe", a.apiDedupe)
+	api.GET("/admin/retention", a.apiAdminRetention, requireAdmin)
 	a.tus.mount(e)
 	return e
 }

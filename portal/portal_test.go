@@ -40,9 +40,16 @@ func (p passkeySet) Valid(pk string) bool { return p[pk] }
 
 func newHarness(t testing.TB) *harness {
 	t.Helper()
+	return newHarnessOn(t, "")
+}
+
+// newHarnessOn is newHarness on the catalog at dbURL ("": SQLite in a temp
+// dir).
+func newHarnessOn(t testing.TB, dbURL string) *harness {
+	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	cat, err := catalog.Open(ctx, catalog.Options{DataDir: dir})
+	cat, err := catalog.Open(ctx, catalog.Options{DataDir: dir, URL: dbURL})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,6 +58,7 @@ func newHarness(t testing.TB) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	beatNode(t, cat, "n1") // replicas of offline nodes are neither listed nor web seeds
 	vols, err := seedbox.NewVolumes([]seedbox.Volume{{ID: row.ID, Name: "v1", Path: row.Path, State: "active"}}, "most-free", "")
 	if err != nil {
 		t.Fatal(err)

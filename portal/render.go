@@ -18,7 +18,7 @@ import (
 	"github.com/seedbed/seedbed/templates"
 )
 
-var pages = []string{"login", "home", "upload", "torrent", "user", "error", "register", "account", "admin"}
+var pages = []string{"login", "home", "upload", "torrent", "user", "error", "register", "account", "admin", "admin_retention"}
 
 // Renderer holds one parsed template set per page (layout + page).
 type Renderer struct {

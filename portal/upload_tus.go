@@ -121,8 +121,9 @@ func (t *tusUploads) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	t.tusd.ServeHTTP(w, r)
 }
 
-// create serializes a user's upload creations so that the quota check and
-// the new upload's reservation (its .info file) are one step.
+// create serializes a user's (or group's) upload creations so that the
+// quota check and the new upload's reservation (its .info file) are one
+// step, and a retried keyed creation finds the upload its first try made.
 func (t *tusUploads) create(w http.ResponseWriter, r *http.Request, u *catalog.User) {
 	if r.Method == http.MethodPost {
 		n, err := strconv.ParseInt(r.Header.Get("Upload-Length"), 10, 64)
@@ -131,8 +132,24 @@ func (t *tusUploads) create(w http.ResponseWriter, r *http.Request, u *catalog.U
 			return
 		}
 	}
-	unlock := t.app.quota.lock(u.ID)
+	rnd, err := creationKey(r, u.ID)
+	if err != nil {
+		writeJSONError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	unlock, err := t.app.quota.lock(r.Context(), u.ID)
+	if err != nil {
+		t.app.log.Error("tus create", "err", err)
+		writeJSONError(w, http.StatusInternalServerError, "could not check your storage quota")
+		return
+	}
 	defer unlock()
+	if rnd != "" && r.Method == http.MethodPost {
+		if t.createOnce(w, r, u, rnd) {
+			return
+		}
+		r = r.WithContext(context.WithValue(r.Context(), tusKeyCtx, rnd))
+	}
 	t.tusd.ServeHTTP(w, r)
 }
 
@@ -183,6 +200,9 @@ func (t *tusUploads) beforeCreate(ev handler.HookEvent) (handler.HTTPResponse, h
 		return handler.HTTPResponse{}, handler.FileInfoChanges{}, asTusError(err)
 	}
 	id := newTusID(v.ID, u.ID, folder)
+	if rnd := keyedRand(ev.Context); rnd != "" {
+		id.Rand = rnd
+	}
 	return handler.HTTPResponse{}, handler.FileInfoChanges{ID: id.String()}, nil
 }
 

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/labstack/echo/v4"
@@ -16,52 +18,74 @@ import (
 // quotaGuard checks per-user and per-group storage quotas before an upload's
 // first byte is accepted. Used space is the active torrents a user (or the
 // user's group) uploaded, plus this node's uploads in progress: resumable
-// uploads not finished yet and multipart requests being received.
+// uploads not finished yet and multipart requests being received. A group's
+// in-progress uploads are those of every member, and the check-and-reserve
+// steps of a group's members are serialized, so two students of one dorm
+// cannot together overshoot the dorm's quota.
 type quotaGuard struct {
 	catalog      *catalog.Catalog
 	volumes      *seedbox.Volumes
 	defaultQuota int64 // per user, when the user has none; 0: no limit
 
 	mu       sync.Mutex
-	users    map[uint64]*sync.Mutex // serializes one user's check-and-reserve
+	scopes   map[string]*sync.Mutex // serializes check-and-reserve per user or group
 	inFlight map[uint64]int64       // multipart bytes being received, per user
 }
 
 func newQuotaGuard(c *catalog.Catalog, vs *seedbox.Volumes, def int64) *quotaGuard {
 	return &quotaGuard{catalog: c, volumes: vs, defaultQuota: def,
-		users: make(map[uint64]*sync.Mutex), inFlight: make(map[uint64]int64)}
+		scopes: make(map[string]*sync.Mutex), inFlight: make(map[uint64]int64)}
 }
 
-// lock serializes quota checks of one user; it returns the unlock.
-func (q *quotaGuard) lock(user uint64) func() {
+// lock serializes the quota checks of a user's scope: the user's group when
+// the user is in one, else the user alone. It returns the unlock.
+func (q *quotaGuard) lock(ctx context.Context, user uint64) (func(), error) {
+	key := "u" + strconv.FormatUint(user, 10)
+	if q.catalog != nil {
+		g, err := q.catalog.UserGroupID(ctx, user)
+		if err != nil {
+			return nil, fmt.Errorf("quota: %w", err)
+		}
+		if g != 0 {
+			key = "g" + strconv.FormatUint(g, 10)
+		}
+	}
 	q.mu.Lock()
-	m := q.users[user]
+	m := q.scopes[key]
 	if m == nil {
 		m = new(sync.Mutex)
-		q.users[user] = m
+		q.scopes[key] = m
 	}
 	q.mu.Unlock()
 	m.Lock()
-	return m.Unlock
+	return m.Unlock, nil
 }
 
 // check refuses an upload of size more bytes with a 413 and a message that
-// says which quota and by how much.
+// says which quota and by how much. The caller holds the user's lock.
 func (q *quotaGuard) check(ctx context.Context, u *catalog.User, size int64) error {
 	use, err := q.catalog.Usage(ctx, u.ID)
 	if err != nil {
 		return fmt.Errorf("quota: %w", err)
 	}
-	pending := q.pending(u.ID)
+	users := append([]uint64{u.ID}, use.GroupMembers...)
+	pending := q.pending(users)
 	limit := q.defaultQuota
 	if use.UserQuota != nil {
 		limit = *use.UserQuota
 	}
-	if limit > 0 && use.UserUsed+pending+size > limit {
-		return overQuota("your", limit, use.UserUsed+pending, size)
+	if used := use.UserUsed + pending[u.ID]; limit > 0 && used+size > limit {
+		return overQuota("your", limit, used, size)
 	}
-	if use.GroupQuota != nil && use.GroupUsed+pending+size > *use.GroupQuota {
-		return overQuota("your group "+use.GroupName+"'s", *use.GroupQuota, use.GroupUsed+pending, size)
+	if use.GroupQuota == nil {
+		return nil
+	}
+	groupPending := int64(0)
+	for _, m := range use.GroupMembers {
+		groupPending += pending[m]
+	}
+	if used := use.GroupUsed + groupPending; used+size > *use.GroupQuota {
+		return overQuota("your group "+use.GroupName+"'s", *use.GroupQuota, used, size)
 	}
 	return nil
 }
@@ -75,7 +99,10 @@ func overQuota(whose string, limit, used, size int64) error {
 // reserve checks a multipart upload of size bytes and counts it as in flight
 // until the returned release is called.
 func (q *quotaGuard) reserve(ctx context.Context, u *catalog.User, size int64) (func(), error) {
-	unlock := q.lock(u.ID)
+	unlock, err := q.lock(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
 	defer unlock()
 	if err := q.check(ctx, u, max(size, 0)); err != nil {
 		return nil, err
@@ -92,23 +119,34 @@ func (q *quotaGuard) reserve(ctx context.Context, u *catalog.User, size int64) (
 	}, nil
 }
 
-// pending is what a user is uploading right now on this node.
-func (q *quotaGuard) pending(user uint64) int64 {
+// pending is what each of users is uploading right now on this node:
+// multipart requests being received and resumable uploads not finished.
+func (q *quotaGuard) pending(users []uint64) map[uint64]int64 {
+	out := make(map[uint64]int64, len(users))
 	q.mu.Lock()
-	n := q.inFlight[user]
+	for _, u := range users {
+		out[u] = q.inFlight[u]
+	}
 	q.mu.Unlock()
 	if q.volumes == nil {
-		return n
+		return out
 	}
 	for _, v := range q.volumes.List() {
-		paths, _ := filepath.Glob(filepath.Join(tusDir(v), fmt.Sprintf("%d-%d-*.info", v.ID, user)))
+		paths, _ := filepath.Glob(filepath.Join(tusDir(v), "*.info"))
 		for _, p := range paths {
+			id, err := parseTusID(strings.TrimSuffix(filepath.Base(p), ".info"))
+			if err != nil || id.Volume != v.ID {
+				continue
+			}
+			if _, ok := out[id.User]; !ok {
+				continue
+			}
 			if f, err := readTusFile(p); err == nil {
-				n += f.Size
+				out[id.User] += f.Size
 			}
 		}
 	}
-	return n
+	return out
 }
 
 func humanBytes(n int64) string {

@@ -16,9 +16,16 @@ import (
 // lock in <id>.lock and, once finished, its result in <id>.done.
 const TusDir = "tus"
 
+// emptyUploadMaxAge is how long an upload that never received a byte is
+// kept (at most; maxAge when that is shorter). Clients send their first
+// bytes right after the creation, so such an upload is one whose creation
+// reply was lost, or one a client gave up on at once.
+const emptyUploadMaxAge = time.Hour
+
 // SweepUploads removes resumable uploads that made no progress for maxAge
-// (abandoned: nobody resumes them any more) and the results of finished ones
-// older than that. It returns how many uploads it removed.
+// (abandoned: nobody resumes them any more), uploads that never received a
+// byte after min(maxAge, an hour), and the results of finished ones older
+// than maxAge. It returns how many uploads it removed.
 func (p *Publisher) SweepUploads(maxAge time.Duration) (int, error) {
 	removed := 0
 	var errs []error
@@ -72,17 +79,21 @@ func sweepTusDir(dir string, maxAge time.Duration) (int, error) {
 	}
 	newest := make(map[string]time.Time) // upload id -> latest change of any of its files
 	files := make(map[string][]string)
+	empty := make(map[string]bool) // upload id -> its data file exists and is empty
 	for _, e := range entries {
 		fi, err := e.Info()
 		if err != nil || !fi.Mode().IsRegular() {
 			continue
 		}
-		id := e.Name()
+		id, data := e.Name(), true
 		for _, suf := range tusSuffixes {
 			if s, ok := strings.CutSuffix(id, suf); ok {
-				id = s
+				id, data = s, false
 				break
 			}
+		}
+		if data {
+			empty[id] = fi.Size() == 0
 		}
 		if fi.ModTime().After(newest[id]) {
 			newest[id] = fi.ModTime()
@@ -91,7 +102,11 @@ func sweepTusDir(dir string, maxAge time.Duration) (int, error) {
 	}
 	n := 0
 	for id, t := range newest {
-		if time.Since(t) < maxAge {
+		age := maxAge
+		if empty[id] {
+			age = min(maxAge, emptyUploadMaxAge)
+		}
+		if time.Since(t) < age {
 			continue
 		}
 		for _, name := range files[id] {

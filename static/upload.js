@@ -149,7 +149,9 @@
           chunkSize: 16 * 1024 * 1024,
           retryDelays: [0, 1000, 3000, 5000, 10000, 20000, 30000],
           metadata: meta,
-          headers: { 'X-CSRF-Token': csrf },
+          // One key per file: a creation retried after its reply was lost
+          // gets the upload the first try made (see the OpenAPI document).
+          headers: { 'X-CSRF-Token': csrf, 'Seedbed-Upload-Key': uploadKey() },
           storeFingerprintForResuming: true,
           removeFingerprintOnSuccess: true,
           fingerprint: function (file) {
@@ -170,6 +172,12 @@
       }).then(one);
     }
     return one();
+  }
+
+  function uploadKey() {
+    var b = new Uint8Array(16);
+    crypto.getRandomValues(b);
+    return Array.prototype.map.call(b, function (x) { return ('0' + x.toString(16)).slice(-2); }).join('');
   }
 
   function errorText(err) {

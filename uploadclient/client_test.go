@@ -29,6 +29,7 @@ import (
 // server is a real portal on a temp catalog and volume.
 type server struct {
 	url, token, volume string
+	cat                *catalog.Catalog
 }
 
 func newServer(t *testing.T) server {
@@ -69,7 +70,7 @@ func newServer(t *testing.T) server {
 	srv.Config.Handler = app
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return server{url: srv.URL, token: tok, volume: row.Path}
+	return server{url: srv.URL, token: tok, volume: row.Path, cat: cat}
 }
 
 // writeTree writes files (relative path -> content) under dir.
@@ -285,5 +286,85 @@ func TestConcurrentUploadsGetTheirOwnReplies(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// A creation reply lost after the server made the upload (here dropped by
+// the transport, as when net/http hands the keep-alive connection to another
+// request whose body fails before the reply is read) is retried with the
+// same Seedbed-Upload-Key and gets the same upload: none is orphaned.
+func TestLostCreationReplyMakesNoSecondUpload(t *testing.T) {
+	s := newServer(t)
+	dir := t.TempDir()
+	files := map[string][]byte{"notes.pdf": content(300_000, 9)}
+	writeTree(t, dir, files)
+	var lost atomic.Int32
+	var keys []string
+	var mu sync.Mutex
+	losing := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		resp, err := http.DefaultTransport.RoundTrip(r)
+		if r.Method != http.MethodPost || err != nil {
+			return resp, err
+		}
+		mu.Lock()
+		keys = append(keys, r.Header.Get("Seedbed-Upload-Key"))
+		mu.Unlock()
+		if resp.StatusCode == http.StatusCreated && lost.Add(1) <= 2 {
+			resp.Body.Close()
+			return nil, errors.New("reply lost on the way back")
+		}
+		return resp, nil
+	})
+	c, _ := New(Options{Server: s.url, Token: s.token, ChunkSize: 64 << 10, Backoff: time.Millisecond,
+		HTTPClient: &http.Client{Transport: losing}})
+	res, err := c.Upload(context.Background(), filepath.Join(dir, "notes.pdf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := localInfoHash(t, files); res.InfoHash != want {
+		t.Errorf("info hash %s, want %s", res.InfoHash, want)
+	}
+	if len(keys) != 3 || keys[0] == "" || keys[1] != keys[0] || keys[2] != keys[0] {
+		t.Errorf("creation tries carried keys %q, want one key three times", keys)
+	}
+	var left []string
+	filepath.WalkDir(filepath.Join(s.volume, ".staging"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && !strings.HasSuffix(p, ".done") {
+			left = append(left, p)
+		}
+		return nil
+	})
+	if len(left) > 0 {
+		t.Errorf("left in staging: %v", left)
+	}
+}
+
+// An upload the server refuses for good (here: content an admin deleted) is
+// terminated by the client, so nothing of it stays on the server, not even
+// its result record.
+func TestRefusedUploadIsTerminated(t *testing.T) {
+	s := newServer(t)
+	dir := t.TempDir()
+	writeTree(t, dir, map[string][]byte{"banned.bin": content(70_000, 11)})
+	c, _ := New(Options{Server: s.url, Token: s.token, ChunkSize: 32 << 10, Backoff: time.Millisecond})
+	res, err := c.Upload(context.Background(), filepath.Join(dir, "banned.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.cat.SetTorrentState(context.Background(), res.InfoHash, "deleted"); err != nil {
+		t.Fatal(err)
+	}
+	staged := func() []string {
+		m, _ := filepath.Glob(filepath.Join(s.volume, ".staging", "tus", "*"))
+		return m
+	}
+	before := len(staged()) // the first upload's result record
+	_, err = c.Upload(context.Background(), filepath.Join(dir, "banned.bin"))
+	var se *Error
+	if !errors.As(err, &se) || se.Status != 410 {
+		t.Fatalf("upload of deleted content: %v, want HTTP 410", err)
+	}
+	if left := staged(); len(left) != before {
+		t.Errorf("after the refusal the tus folder holds %v, want only the %d record(s) from before", left, before)
 	}
 }

@@ -2,7 +2,9 @@ package uploadclient
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -41,8 +43,29 @@ func (c *Client) uploadFile(ctx context.Context, set *fileSet, f localFile, befo
 		c.opts.State.Put(key, loc)
 	}
 	res, err = c.send(ctx, loc, f, offset, before, set.total)
+	var se *Error
+	if errors.As(err, &se) && !transient(se.Status) {
+		// Refused for good: the upload can never finish, so free its
+		// space on the server now rather than when the server reaps it.
+		c.terminate(ctx, loc)
+		c.opts.State.Forget(key)
+	}
 	res.resumed = offset > 0
 	return res, err
+}
+
+// terminate asks the server to drop an upload (tus termination), once and
+// briefly: the server reaps abandoned uploads anyway.
+func (c *Client) terminate(ctx context.Context, loc string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	req, err := c.request(ctx, http.MethodDelete, loc, nil)
+	if err != nil {
+		return
+	}
+	if resp, err := c.opts.HTTPClient.Do(req); err == nil {
+		drain(resp)
+	}
 }
 
 // resume asks the server about a remembered upload of f: its URL and
@@ -69,14 +92,22 @@ func (c *Client) resume(ctx context.Context, key string, f localFile) (string, i
 
 // create starts a new upload and returns its URL. A zero-length file is
 // complete at once, so the creation reply may already name the torrent.
+//
+// Every try of one creation carries the same Seedbed-Upload-Key: when a
+// reply is lost after the server made the upload (a dropped connection, or
+// a keep-alive connection that net/http's Transport handed to another
+// request whose body failed before this reply was read), the retry gets the
+// same upload back instead of making a second one and orphaning the first.
 func (c *Client) create(ctx context.Context, set *fileSet, f localFile) (string, fileResult, error) {
 	var loc string
 	var res fileResult
+	key := newUploadKey()
 	err := c.retry(ctx, func(ctx context.Context) (bool, error) {
 		req, err := c.request(ctx, http.MethodPost, c.base.String()+"/api/v1/uploads/", nil)
 		if err != nil {
 			return false, err
 		}
+		req.Header.Set("Seedbed-Upload-Key", key)
 		req.Header.Set("Upload-Length", strconv.FormatInt(f.size, 10))
 		req.Header.Set("Upload-Metadata", c.metadata(set, f))
 		resp, err := c.opts.HTTPClient.Do(req)
@@ -95,6 +126,13 @@ func (c *Client) create(ctx context.Context, set *fileSet, f localFile) (string,
 		return false, nil
 	})
 	return loc, res, err
+}
+
+// newUploadKey returns a random creation key (32 hex digits).
+func newUploadKey() string {
+	var b [16]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 func (c *Client) metadata(set *fileSet, f localFile) string {
