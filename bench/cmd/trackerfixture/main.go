@@ -28,18 +28,19 @@ func main() {
 	users := flag.Int("users", 1000, "number of users (passkeys)")
 	torrents := flag.Int("torrents", 100000, "number of torrents")
 	out := flag.String("out", ".", "directory for passkeys.txt and infohashes.txt")
+	dbURL := flag.String("database-url", "", "postgres://… catalog to fill instead of SQLite in -data (it must be empty)")
 	flag.Parse()
 	if *data == "" || *users < 1 || *torrents < 1 {
 		flag.Usage()
 		os.Exit(2)
 	}
-	if err := run(context.Background(), *data, *out, *users, *torrents); err != nil {
+	if err := run(context.Background(), catalog.Options{DataDir: *data, URL: *dbURL}, *out, *users, *torrents); err != nil {
 		log.Fatalf("trackerfixture: %v", err)
 	}
 }
 
-func run(ctx context.Context, data, out string, nUsers, nTorrents int) error {
-	cat, err := catalog.Open(ctx, catalog.Options{DataDir: data})
+func run(ctx context.Context, opts catalog.Options, out string, nUsers, nTorrents int) error {
+	cat, err := catalog.Open(ctx, opts)
 	if err != nil {
 		return err
 	}
