@@ -32,7 +32,7 @@ unit:
 # Fuzz targets: package:Target pairs.
 FUZZ_TARGETS := ./ingest:FuzzSanitizePath ./ingest:FuzzHasher ./multipart:FuzzReader \
 	./tracker:FuzzParseAnnounce ./tracker:FuzzParseScrape ./tracker:FuzzParseUDPPacket ./tracker:FuzzClientIP ./tracker:FuzzBencodeWriter \
-	./tracker/redisstore:FuzzDecodeRecords ./internal/udpload:FuzzParseAnnounceReply ./portal:FuzzParseTusID ./portal:FuzzMarkdown ./catalog:FuzzSearch
+	./tracker/redisstore:FuzzDecodeRecords ./internal/udpload:FuzzParseAnnounceReply ./portal:FuzzParseTusID ./portal:FuzzMarkdown ./portal:FuzzCreationKey ./catalog:FuzzSearch
 
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \

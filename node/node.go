@@ -54,6 +54,7 @@ type Node struct {
 	Scrubber   *seedbox.Scrubber
 
 	accessSince time.Time
+	started     time.Time         // for the heartbeat (node/heartbeat.go)
 	redis       *redisstore.Store // the tracker's peer store when on Redis
 	leechers    chan newLeecher
 	reap        chan struct{} // wakes reapDeleted
@@ -62,7 +63,7 @@ type Node struct {
 // New opens the catalog and builds the selected parts. Listening starts in
 // Serve.
 func New(ctx context.Context, cfg config.Config, parts Parts, log *slog.Logger, version string) (*Node, error) {
-	n := &Node{cfg: cfg, parts: parts, log: log, version: version, Access: tracker.NewAccess(),
+	n := &Node{cfg: cfg, parts: parts, log: log, version: version, Access: tracker.NewAccess(), started: time.Now(),
 		leechers: make(chan newLeecher, 1024), reap: make(chan struct{}, 1)}
 	cat, err := catalog.Open(ctx, catalog.Options{URL: cfg.Database.URL, DataDir: cfg.DataDir, Logger: log})
 	if err != nil {
@@ -139,6 +140,7 @@ func (n *Node) startSeeder(ctx context.Context) error {
 		PeerAddr:    n.cfg.Seedbox.PeerAddr,
 		AnnounceURL: n.cfg.PublicURL + "/announce/" + u.Passkey,
 		DataDir:     filepath.Join(n.cfg.DataDir, "seedbox"),
+		UploadRate:  int64(n.cfg.Seedbox.UploadRate),
 		Logger:      n.log,
 	}, n.Volumes)
 	if err != nil {
@@ -168,6 +170,7 @@ func (n *Node) buildPortal() error {
 		Registration: n.cfg.Portal.Registration, RegistrationDomains: n.cfg.Portal.RegistrationDomains,
 	}
 	opts.DefaultQuota = int64(n.cfg.Portal.DefaultQuota)
+	opts.Retention = &n.cfg.Retention
 	if n.Tracker != nil {
 		opts.Swarms = n.Tracker
 		opts.Metrics = n.Tracker.MetricsHandler()
@@ -196,6 +199,11 @@ func (n *Node) Serve(ctx context.Context) error {
 	if err := n.syncAccess(ctx, time.Time{}); err != nil {
 		return fmt.Errorf("load passkeys and torrents: %w", err)
 	}
+	if n.Seeder != nil { // online before it answers anything
+		if err := n.beat(ctx); err != nil {
+			return fmt.Errorf("first heartbeat: %w", err)
+		}
+	}
 	var udp net.PacketConn // bound before anything starts: a taken address fails start-up
 	if n.Tracker != nil && n.cfg.Tracker.UDPAddr != "" {
 		var err error
@@ -214,11 +222,12 @@ func (n *Node) Serve(ctx context.Context) error {
 		g.Go(func() error { return serveUDP(ctx, n.Tracker, udp) })
 	}
 	if n.Seeder != nil {
+		g.Go(func() error { return n.heartbeat(ctx) })
 		g.Go(func() error { return n.Seeder.Serve(ctx, n.seedList, n.Catalog.InfoBytes, 5*time.Second) })
 		g.Go(func() error { return n.introduceLeechers(ctx) })
 		g.Go(func() error { return n.Checker.Serve(ctx) })
 		g.Go(func() error { return n.Replicator.Serve(ctx) })
-		g.Go(func() error { return n.Scrubber.Serve(ctx) })
+		g.Go(func() error { return n.serveScrubRounds(ctx) }) // rounds the "scrub" leader starts
 		g.Go(func() error { return n.reapDeleted(ctx) })
 	}
 	if n.Portal != nil {
