@@ -149,11 +149,16 @@ WHERE r.torrent_id = ? AND r.volume_id = ? AND t.state = ?`, torrentID, volumeID
 }
 
 // FinishPurgeReplica records that a purged torrent's data is gone from the
-// volume: the replica row is removed and, when it was the last one, the
-// torrent's open purge is marked finished.
+// volume: the replica row is removed, the volume's freed_at is set and,
+// when it was the last one, the torrent's open purge is marked finished.
 func (c *Catalog) FinishPurgeReplica(ctx context.Context, torrentID, volumeID uint64) error {
 	err := c.tx(ctx, func(tx *gorm.DB) error {
 		if err := tx.Exec("DELETE FROM replicas WHERE torrent_id = ? AND volume_id = ?", torrentID, volumeID).Error; err != nil {
+			return err
+		}
+		// A usage report measured before now still counts the deleted bytes
+		// (see OnlineVolumeUsage).
+		if err := tx.Exec("UPDATE volumes SET freed_at = ? WHERE id = ?", now(), volumeID).Error; err != nil {
 			return err
 		}
 		var left int64

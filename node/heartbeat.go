@@ -18,9 +18,35 @@ func (n *Node) nodeRecord() catalog.Node {
 	return rec
 }
 
-// beat writes one heartbeat.
+// beat writes one heartbeat and reports how full this node's volumes are,
+// for the retention planner of whichever node leads (seedbox/retention
+// Evaluate).
 func (n *Node) beat(ctx context.Context) error {
-	return n.Catalog.Heartbeat(ctx, n.nodeRecord())
+	if err := n.Catalog.Heartbeat(ctx, n.nodeRecord()); err != nil {
+		return err
+	}
+	return n.Catalog.ReportVolumeUsage(ctx, n.cfg.Seedbox.Node, n.volumeUsage())
+}
+
+// volumeUsage measures this node's volumes: one statfs each (none for a
+// volume with a capacity cap). A volume that cannot be measured is left
+// out; its last report ages until the planner ignores it. The reports carry
+// the time measuring started, so the planner can tell whether they count
+// data a purge deleted meanwhile.
+func (n *Node) volumeUsage() []catalog.VolumeUsageReport {
+	if n.Volumes == nil {
+		return nil
+	}
+	at := time.Now()
+	var out []catalog.VolumeUsageReport
+	for _, v := range n.Volumes.List() {
+		used, capa, err := v.Usage()
+		if err != nil {
+			continue
+		}
+		out = append(out, catalog.VolumeUsageReport{Name: v.Name, Used: used, Capacity: capa, MeasuredAt: at})
+	}
+	return out
 }
 
 // heartbeat keeps this node's row in the nodes table fresh every

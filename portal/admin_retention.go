@@ -14,20 +14,15 @@ import (
 )
 
 // retentionPlan evaluates the retention policy now, exactly as `seedbed
-// retention plan` does (retention.Evaluate): this node's volumes give the
-// usage for the high-water rule.
+// retention plan` and the scheduled run do (retention.Evaluate): this
+// node's volumes (if any) measured now and every other online node's
+// volumes as their heartbeats reported them give the usage for the
+// high-water rule.
 func (a *App) retentionPlan(ctx context.Context) (retention.Plan, error) {
 	if a.opts.Retention == nil {
 		return retention.Plan{}, echo.NewHTTPError(http.StatusNotFound, "retention is not configured on this node")
 	}
 	p := retention.PolicyFrom(*a.opts.Retention)
-	if a.opts.Volumes == nil { // a portal without local volumes: no usage known
-		ts, err := a.opts.Catalog.RetentionTorrents(ctx)
-		if err != nil {
-			return retention.Plan{}, err
-		}
-		return retention.Make(p, time.Now(), ts, nil), nil
-	}
 	return retention.Evaluate(ctx, a.opts.Catalog, a.opts.Volumes, a.opts.Node, p, time.Now())
 }
 
@@ -65,7 +60,10 @@ type adminRetentionView struct {
 	Purges  []retentionPurgeRow
 	Volumes []retentionVolumeRow
 	Freed   string
-	Scrub   scrubView
+	// Unmeasured: nodes and volumes the high-water rule skipped, as
+	// "node: why" lines.
+	Unmeasured []string
+	Scrub      scrubView
 }
 
 // adminRetentionShow is GET /admin/retention: what the retention policy
@@ -92,6 +90,9 @@ func (a *App) adminRetentionShow(c echo.Context) error {
 	}
 	for _, vp := range plan.Volumes {
 		v.Volumes = append(v.Volumes, volumePlanRow(vp))
+	}
+	for _, u := range plan.Unmeasured {
+		v.Unmeasured = append(v.Unmeasured, u.String())
 	}
 	v.Scrub = a.scrubStatus(ctx)
 	return a.renderPage(c, http.StatusOK, "admin_retention", v)

@@ -69,6 +69,26 @@ func TestAdminRetentionPlan(t *testing.T) {
 		t.Error("retention page lists a torrent the plan keeps")
 	}
 
+	// Another node's full volume, as its heartbeat reported it, and a node
+	// that is offline: the page plans for the first and names the second.
+	for _, v := range []catalog.Volume{{Name: "w", Node: "n2", Path: "/srv/w"}, {Name: "x", Node: "n3", Path: "/srv/x"}} {
+		if _, err := h.cat.RegisterVolume(ctx, catalog.VolumeInfo{Volume: v}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := h.cat.Heartbeat(ctx, catalog.Node{Name: "n2"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.cat.ReportVolumeUsage(ctx, "n2", []catalog.VolumeUsageReport{{Name: "w", Used: 950, Capacity: 1000}}); err != nil {
+		t.Fatal(err)
+	}
+	_, page = root.get("/admin/retention")
+	for _, s := range []string{"95.0%", "above high water", "n3: offline, not measured"} {
+		if !strings.Contains(page, s) {
+			t.Errorf("retention page with other nodes lacks %q", s)
+		}
+	}
+
 	// A scrub round half-way through on v1.
 	round, err := h.cat.StartScrubRound(ctx, "root")
 	if err != nil {

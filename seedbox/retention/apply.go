@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/seedbed/seedbed/catalog"
 	"github.com/seedbed/seedbed/seedbox"
@@ -188,19 +187,6 @@ func dirSize(dir string) (int64, error) {
 	return n, err
 }
 
-// Usage measures this node's volumes for a plan.
-func Usage(vs *seedbox.Volumes, node string) []VolumeUsage {
-	var out []VolumeUsage
-	for _, v := range vs.List() {
-		used, capa, err := v.Usage()
-		if err != nil {
-			continue
-		}
-		out = append(out, VolumeUsage{Name: v.Name, Node: node, Used: used, Capacity: capa})
-	}
-	return out
-}
-
 // Leader tells whether this node runs the scheduled retention. With several
 // nodes sharing a catalog only one should (issue 6); a single node always
 // leads.
@@ -213,13 +199,3 @@ type Always struct{}
 
 // Leading is always true.
 func (Always) Leading(context.Context) bool { return true }
-
-// Evaluate makes the current plan for this node: the active torrents from
-// the catalog and this node's volume usage.
-func Evaluate(ctx context.Context, cat *catalog.Catalog, vs *seedbox.Volumes, node string, p Policy, now time.Time) (Plan, error) {
-	ts, err := cat.RetentionTorrents(ctx)
-	if err != nil {
-		return Plan{}, err
-	}
-	return Make(p, now, ts, Usage(vs, node)), nil
-}

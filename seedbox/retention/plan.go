@@ -45,8 +45,9 @@ func PolicyFrom(r config.Retention) Policy {
 		HighWater: r.HighWater, LowWater: r.LowWater, ExemptCategories: r.ExemptCategories}
 }
 
-// VolumeUsage is how full a volume is, where the planner can know it (the
-// volumes of the node making the plan).
+// VolumeUsage is how full a volume is, where the planner can know it: the
+// volumes of the node making the plan, measured now, and those of the other
+// online nodes as their heartbeats reported it (see Evaluate).
 type VolumeUsage struct {
 	Name, Node     string
 	Used, Capacity int64
@@ -76,7 +77,8 @@ type Purge struct {
 }
 
 // VolumePlan is what the plan does to one volume. Capacity and Used are 0
-// for volumes of other nodes (their usage is not known here).
+// for volumes whose usage is not known (see Plan.Unmeasured); Used leaves
+// out data of purges in progress (see MergeUsage).
 type VolumePlan struct {
 	Name           string  `json:"name"`
 	Node           string  `json:"node"`
@@ -97,6 +99,9 @@ type Plan struct {
 	Purges  []Purge      `json:"purges"`
 	Volumes []VolumePlan `json:"volumes"`
 	Freed   int64        `json:"freed"` // bytes over every volume
+	// Unmeasured are the nodes and volumes whose usage was not known, so
+	// the high-water rule did not look at them (filled by Evaluate).
+	Unmeasured []Unmeasured `json:"unmeasured,omitempty"`
 }
 
 // Make evaluates the policy at now over the active torrents and the known

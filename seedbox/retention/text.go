@@ -9,7 +9,7 @@ import (
 )
 
 // WriteText prints the plan for people: the purges with their reasons, then
-// the bytes freed per volume.
+// the bytes freed per volume, then the nodes and volumes not measured.
 func (p Plan) WriteText(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "Retention plan at %s: %d torrent(s) to purge, %s freed.\n\n",
@@ -30,5 +30,16 @@ func (p Plan) WriteText(w io.Writer) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v.Name, v.Node, used, capa, full, config.HumanBytes(v.Freed), after)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(p.Unmeasured) > 0 {
+		fmt.Fprintln(w, "\nNot measured (the high-water rule skipped them):")
+	}
+	for _, u := range p.Unmeasured {
+		if _, err := fmt.Fprintln(w, u.String()); err != nil {
+			return err
+		}
+	}
+	return nil
 }
