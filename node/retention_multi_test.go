@@ -16,7 +16,6 @@ import (
 
 	"github.com/seedbed/seedbed/catalog"
 	"github.com/seedbed/seedbed/config"
-	"github.com/seedbed/seedbed/internal/testenv"
 	"github.com/seedbed/seedbed/publish"
 	"github.com/seedbed/seedbed/seedbox/retention"
 )
@@ -29,15 +28,7 @@ import (
 // purge more); nb deletes their data itself, the purges finish and nb's
 // volume shows the bytes freed. na's own torrent is kept.
 func TestRetentionRelievesOtherNode(t *testing.T) {
-	for _, dialect := range []string{catalog.DialectSQLite, catalog.DialectPostgres} {
-		t.Run(dialect, func(t *testing.T) {
-			url := "file:" + t.TempDir() + "/shared.db"
-			if dialect == catalog.DialectPostgres {
-				url = testenv.Postgres(t)
-			}
-			testRetentionRelievesOtherNode(t, url)
-		})
-	}
+	forEachSharedCatalog(t, testRetentionRelievesOtherNode)
 }
 
 const retentionFile = 300 << 10

@@ -15,7 +15,6 @@ import (
 
 	"github.com/seedbed/seedbed/catalog"
 	"github.com/seedbed/seedbed/config"
-	"github.com/seedbed/seedbed/internal/testenv"
 	"github.com/seedbed/seedbed/publish"
 )
 
@@ -25,15 +24,7 @@ import (
 // records its progress; a corrupted replica shows up in the next round's
 // progress of its node only.
 func TestScrubRoundsLeaderDriven(t *testing.T) {
-	for _, dialect := range []string{catalog.DialectSQLite, catalog.DialectPostgres} {
-		t.Run(dialect, func(t *testing.T) {
-			url := "file:" + t.TempDir() + "/shared.db"
-			if dialect == catalog.DialectPostgres {
-				url = testenv.Postgres(t)
-			}
-			testScrubRounds(t, url)
-		})
-	}
+	forEachSharedCatalog(t, testScrubRounds)
 }
 
 func testScrubRounds(t *testing.T, url string) {
