@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -173,29 +171,10 @@ func publishN(t *testing.T, nd *Node, n int) []published {
 // torrent above high_water 80% until below 50%, every second.
 func retentionNode(t *testing.T, url, name, capacity string) *Node {
 	t.Helper()
-	dir := t.TempDir()
-	cfgFile := filepath.Join(dir, "seedbed.toml")
-	os.WriteFile(cfgFile, fmt.Appendf(nil, `data_dir = %q
-[database]
-url = %q
-[seedbox]
-node = %q
-peer_addr = "127.0.0.1:0"
-[[seedbox.volumes]]
-name = "%s-vol"
-path = %q
-capacity = %q
-reserve = "1KiB"
-`, filepath.Join(dir, "data"), url, name, name, filepath.Join(dir, "vol"), capacity), 0o644)
-	cfg, err := config.Load(cfgFile)
-	must(t, err)
-	cfg.Retention = config.Retention{Auto: true, Interval: config.Duration(time.Second),
-		HighWater: 0.8, LowWater: 0.5} // stale_after and min_age 0: every torrent is stale
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	n, err := New(context.Background(), cfg, Parts{Portal: true, Seedbox: true}, log, "test")
-	must(t, err)
-	t.Cleanup(func() { n.Close() })
-	return n
+	return sharedCatalogNode(t, url, name, fmt.Sprintf("capacity = %q\n", capacity), func(cfg *config.Config) {
+		cfg.Retention = config.Retention{Auto: true, Interval: config.Duration(time.Second),
+			HighWater: 0.8, LowWater: 0.5} // stale_after and min_age 0: every torrent is stale
+	})
 }
 
 func must(t *testing.T, err error) {

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -14,7 +12,6 @@ import (
 	"time"
 
 	"github.com/seedbed/seedbed/catalog"
-	"github.com/seedbed/seedbed/config"
 	"github.com/seedbed/seedbed/publish"
 )
 
@@ -110,31 +107,7 @@ func testScrubRounds(t *testing.T, url string) {
 // every, on the shared catalog url.
 func scrubNode(t *testing.T, url, name string, every time.Duration) *Node {
 	t.Helper()
-	dir := t.TempDir()
-	cfgFile := filepath.Join(dir, "seedbed.toml")
-	os.WriteFile(cfgFile, fmt.Appendf(nil, `data_dir = %q
-[database]
-url = %q
-[seedbox]
-node = %q
-peer_addr = "127.0.0.1:0"
-[[seedbox.volumes]]
-name = "%s-vol"
-path = %q
-reserve = "1KiB"
-scrub_interval = %q
-`, filepath.Join(dir, "data"), url, name, name, filepath.Join(dir, "vol"), every.String()), 0o644)
-	cfg, err := config.Load(cfgFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	n, err := New(context.Background(), cfg, Parts{Portal: true, Seedbox: true}, log, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { n.Close() })
-	return n
+	return sharedCatalogNode(t, url, name, fmt.Sprintf("scrub_interval = %q\n", every.String()), nil)
 }
 
 // publishFile uploads size random bytes as name on n and returns the path
