@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"time"
 
 	"github.com/seedbed/seedbed/catalog"
 	"github.com/seedbed/seedbed/seedbox"
@@ -62,10 +61,6 @@ func (rc replicaCatalog) InfoBytes(ctx context.Context, infoHash string) ([]byte
 // scrubber. The seeder must exist already.
 func (n *Node) buildReplication() error {
 	cfg := n.cfg.Seedbox
-	intervals := map[string]time.Duration{}
-	for _, v := range cfg.Volumes {
-		intervals[v.Name] = v.ScrubInterval.D()
-	}
 	cat := replicaCatalog{n.Catalog}
 	n.Replicator = seedbox.NewReplicator(seedbox.ReplicatorOptions{
 		Catalog: cat, Volumes: n.Volumes, Checker: n.Checker, Seeder: n.Seeder,
@@ -74,7 +69,7 @@ func (n *Node) buildReplication() error {
 	})
 	n.Scrubber = seedbox.NewScrubber(seedbox.ScrubOptions{
 		Catalog: cat, Volumes: n.Volumes, Checker: n.Checker, Node: cfg.Node,
-		Rate: int64(cfg.ScrubRate), Interval: intervals, Logger: n.log,
+		Rate: int64(cfg.ScrubRate), Logger: n.log,
 	})
 	return nil
 }

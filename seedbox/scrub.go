@@ -5,9 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -21,11 +18,8 @@ type ScrubOptions struct {
 	Checker *Checker
 	Node    string
 	// Rate caps the bytes read per second over all volumes; 0 is uncapped.
-	Rate int64
-	// Interval is how often every replica of a volume is re-verified, by
-	// volume name; a volume missing here is scrubbed every week.
-	Interval map[string]time.Duration
-	Logger   *slog.Logger
+	Rate   int64
+	Logger *slog.Logger
 }
 
 // ScrubProgress is what the scrubber is doing.
@@ -41,12 +35,11 @@ type ScrubProgress struct {
 	LastPass time.Time // end of the last finished pass
 }
 
-// Scrubber re-verifies every verified replica of this node, one volume at a
-// time, each volume every Interval, reading at most Rate bytes per second.
-// A replica that fails is reported to the Checker (it is marked corrupt, no
-// longer served, and the Replicator rebuilds it from a good replica). When a
-// volume was last scrubbed is kept in its ledger folder, so a restart does
-// not start the week over.
+// Scrubber re-verifies every verified replica of one volume of this node
+// (ScrubVolume), reading at most Rate bytes per second. When to scrub is the
+// leader's scrub rounds (node/scrub_schedule.go). A replica that fails is
+// reported to the Checker (it is marked corrupt, no longer served, and the
+// Replicator rebuilds it from a good replica).
 type Scrubber struct {
 	opts     ScrubOptions
 	verifier *Verifier
@@ -77,39 +70,6 @@ func (s *Scrubber) advance(n int64) {
 	s.mu.Lock()
 	s.prog.Done += n
 	s.mu.Unlock()
-}
-
-func (s *Scrubber) interval(volume string) time.Duration {
-	if d := s.opts.Interval[volume]; d > 0 {
-		return d
-	}
-	return 168 * time.Hour
-}
-
-// Serve scrubs each volume when its interval has passed, until ctx ends.
-func (s *Scrubber) Serve(ctx context.Context) error {
-	for {
-		wait := time.Minute
-		for _, v := range s.opts.Volumes.List() {
-			if v.State == StateMaintenance {
-				continue
-			}
-			due := lastScrub(v).Add(s.interval(v.Name))
-			if d := time.Until(due); d > 0 {
-				wait = min(wait, d)
-				continue
-			}
-			if err := s.ScrubVolume(ctx, v); err != nil && ctx.Err() == nil {
-				s.log.Warn("scrub", "volume", v.Name, "err", err)
-			}
-			wait = min(wait, s.interval(v.Name))
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(max(wait, time.Second)):
-		}
-	}
 }
 
 // ScrubVolume verifies every verified replica on v once.
@@ -144,9 +104,6 @@ func (s *Scrubber) ScrubVolume(ctx context.Context, v Volume) error {
 		}
 	}
 	s.end(true)
-	if err := markScrubbed(v, time.Now()); err != nil {
-		errs = append(errs, err)
-	}
 	p := s.Progress()
 	s.log.Info("scrub finished", "volume", v.Name, "replicas", len(mine), "corrupt", bad, "bytes", p.Done,
 		"took", time.Since(start).Round(time.Millisecond))
@@ -199,28 +156,4 @@ func (s *Scrubber) scrubOne(ctx context.Context, v Volume, rec ReplicaRecord) (b
 		"bad_pieces", len(res.Bad), "pieces", res.Pieces, "damaged_files", res.Damaged)
 	s.opts.Checker.Report(v.Name, rec.InfoHash, res)
 	return false, nil
-}
-
-const scrubbedFile = "scrubbed"
-
-// lastScrub is when v was last scrubbed completely; a volume never scrubbed
-// counts as scrubbed now (its replicas were verified when they were added).
-func lastScrub(v Volume) time.Time {
-	path := filepath.Join(v.Path, ledgerDir, scrubbedFile)
-	b, err := os.ReadFile(path)
-	if err == nil {
-		if t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(string(b))); err == nil {
-			return t
-		}
-	}
-	now := time.Now()
-	markScrubbed(v, now)
-	return now
-}
-
-func markScrubbed(v Volume, t time.Time) error {
-	if err := os.MkdirAll(filepath.Join(v.Path, ledgerDir), 0o755); err != nil {
-		return err
-	}
-	return writeFileSync(filepath.Join(v.Path, ledgerDir, scrubbedFile), []byte(t.UTC().Format(time.RFC3339Nano)+"\n"))
 }
