@@ -18,6 +18,8 @@
 # Knobs (environment): REPEAT=5 DURATION=10s USERS=1000 TORRENTS=100000
 # PEERS=1000000 WRK_THREADS=2 WRK_CONNS=50 UDP_SOCKETS=4 UDP_WINDOW=16
 # RESULTS=file (raw results; default: a temporary file, printed path).
+# SEEDBED_BIN=path measures that seedbed binary instead of building one
+# (for a before/after comparison).
 set -euo pipefail
 
 REPEAT=${REPEAT:-5}
@@ -51,8 +53,8 @@ log() { echo "tracker bench: $*" >&2; }
 
 # --- build and fixture --------------------------------------------------
 log "building"
-(cd "$root" && CGO_ENABLED=1 go build -tags "$TAGS" -o bin/seedbed ./cmd/seedbed &&
-	cp bin/seedbed "$work/seedbed.bin" &&
+(cd "$root" && if [ -n "${SEEDBED_BIN:-}" ]; then cp "$SEEDBED_BIN" "$work/seedbed.bin"; else
+	CGO_ENABLED=1 go build -tags "$TAGS" -o bin/seedbed ./cmd/seedbed && cp bin/seedbed "$work/seedbed.bin"; fi &&
 	go build -o "$work/udpload" ./cmd/seedbed-udpload &&
 	go build -tags "$TAGS" -o "$work/trackerfixture" ./bench/cmd/trackerfixture)
 log "catalog: $USERS users, $TORRENTS torrents"

@@ -63,39 +63,50 @@ func cutPasskey(path, prefix string) (string, bool) {
 func (t *Tracker) serveAnnounce(w http.ResponseWriter, r *http.Request, passkey string) {
 	st := t.announces.Get().(*httpAnnounce)
 	defer t.announces.Put(st)
+	writeReply(w, t.announceReply(r.Context(), st, r.URL.RawQuery, passkey, t.clientIP(r)))
+}
+
+// announceReply answers the announce in query (a raw query string) from ip
+// with passkey, into st's buffer: the reply body both HTTP frontends send.
+func (t *Tracker) announceReply(ctx context.Context, st *httpAnnounce, query, passkey string, ip netip.Addr) []byte {
 	st.req.reset()
 	st.resp.reset()
-	err := parseAnnounce(r.URL.RawQuery, &st.req)
+	err := parseAnnounce(query, &st.req)
 	if err == nil {
 		st.req.Passkey = passkey
-		st.req.IP = t.clientIP(r)
-		err = t.Announce(r.Context(), &st.req, &st.resp)
+		st.req.IP = ip
+		err = t.Announce(ctx, &st.req, &st.resp)
 	}
 	t.CountAnnounce(ProtocolHTTP, err)
 	if err != nil {
-		st.buf = appendFailure(st.buf[:0], t.failureReason(r.Context(), "announce", err))
+		st.buf = appendFailure(st.buf[:0], t.failureReason(ctx, "announce", err))
 	} else {
 		st.buf = appendAnnounce(st.buf[:0], &st.req, &st.resp)
 	}
-	writeReply(w, st.buf)
+	return st.buf
 }
 
 func (t *Tracker) serveScrape(w http.ResponseWriter, r *http.Request, passkey string) {
 	st := t.scrapes.Get().(*httpScrape)
 	defer t.scrapes.Put(st)
+	writeReply(w, t.scrapeReply(r.Context(), st, r.URL.RawQuery, passkey))
+}
+
+// scrapeReply answers the scrape in query with passkey into st's buffer.
+func (t *Tracker) scrapeReply(ctx context.Context, st *httpScrape, query, passkey string) []byte {
 	st.req = ScrapeRequest{Passkey: passkey, InfoHashes: st.req.InfoHashes[:0]}
 	st.resp.Files = st.resp.Files[:0]
-	err := parseScrape(r.URL.RawQuery, &st.req)
+	err := parseScrape(query, &st.req)
 	if err == nil {
-		err = t.Scrape(r.Context(), &st.req, &st.resp)
+		err = t.Scrape(ctx, &st.req, &st.resp)
 	}
 	t.CountScrape(ProtocolHTTP, err)
 	if err != nil {
-		st.buf = appendFailure(st.buf[:0], t.failureReason(r.Context(), "scrape", err))
+		st.buf = appendFailure(st.buf[:0], t.failureReason(ctx, "scrape", err))
 	} else {
 		st.buf = appendScrape(st.buf[:0], st.resp.Files)
 	}
-	writeReply(w, st.buf)
+	return st.buf
 }
 
 // remoteIP is the IP of an http.Request's RemoteAddr ("ip:port"), with an

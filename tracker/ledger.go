@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/binary"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -52,20 +53,25 @@ type ledger struct {
 
 type ledgerShard struct {
 	mu      sync.Mutex
-	pending map[deltaKey]StatDelta
-}
-
-type deltaKey struct {
-	user uint64
-	ih   [20]byte
+	pending *deltaTable // in the ledger's tables
 }
 
 func newLedger(ttl time.Duration) *ledger {
 	l := &ledger{ttl: uint32(ttl / time.Second)}
+	tables := new([ledgerShards]deltaTable)
 	for i := range l.shards {
-		l.shards[i].pending = make(map[deltaKey]StatDelta)
+		l.shards[i].pending = &tables[i]
 	}
+	// The pending deltas live outside the Go heap: give them back with the
+	// ledger (a test makes many).
+	runtime.AddCleanup(l, releaseDeltaTables, tables)
 	return l
+}
+
+func releaseDeltaTables(tables *[ledgerShards]deltaTable) {
+	for i := range tables {
+		tables[i].release()
+	}
 }
 
 func (l *ledger) shard(ih *[20]byte) *ledgerShard {
@@ -127,20 +133,7 @@ func credit(prev, next Baseline, ttl uint32) StatDelta {
 }
 
 // add merges d into the pending deltas.
-func (sh *ledgerShard) add(d StatDelta) {
-	k := deltaKey{user: d.UserID, ih: d.InfoHash}
-	p, ok := sh.pending[k]
-	if !ok {
-		sh.pending[k] = d
-		return
-	}
-	p.Uploaded += d.Uploaded
-	p.Downloaded += d.Downloaded
-	p.SeedingSeconds += d.SeedingSeconds
-	p.Completed = p.Completed || d.Completed
-	p.Leeching = p.Leeching || d.Leeching
-	sh.pending[k] = p
-}
+func (sh *ledgerShard) add(d StatDelta) { sh.pending.add(&d) }
 
 // drain takes every pending delta, sorted by user and torrent (a stable
 // order keeps concurrent batch upserts from deadlocking).
@@ -149,16 +142,18 @@ func (l *ledger) drain() []StatDelta {
 	for i := range l.shards {
 		sh := &l.shards[i]
 		sh.mu.Lock()
-		for _, d := range sh.pending {
-			batch = append(batch, d)
-		}
-		clear(sh.pending)
+		batch = sh.pending.drain(batch)
 		sh.mu.Unlock()
 	}
 	slices.SortFunc(batch, func(a, b StatDelta) int {
 		return cmp.Or(cmp.Compare(a.UserID, b.UserID), cmp.Compare(a.TorrentID, b.TorrentID))
 	})
+	// Keep the array for the next drain, unless it is left from a burst
+	// much larger than this flush.
 	l.batch = batch
+	if cap(batch) > 4*max(len(batch), 1024) {
+		l.batch = nil
+	}
 	return batch
 }
 
@@ -178,7 +173,7 @@ func (l *ledger) pendingLen() int {
 	for i := range l.shards {
 		sh := &l.shards[i]
 		sh.mu.Lock()
-		n += len(sh.pending)
+		n += sh.pending.n
 		sh.mu.Unlock()
 	}
 	return n

@@ -2,8 +2,8 @@ package tracker
 
 import "net/netip"
 
-// Peer is one member of a swarm as a PeerStore keeps it: 44 bytes, no
-// pointers, so a swarm is a flat slice the garbage collector never scans.
+// Peer is one member of a swarm as a PeerStore hands it out: 44 bytes, no
+// pointers. The memory store keeps it more compactly (see swarm_block.go).
 type Peer struct {
 	ID [20]byte
 	// Addr is the IPv6 address, or the IPv4 address in its IPv4-mapped

@@ -3,27 +3,36 @@ package tracker
 import (
 	"slices"
 	"sync"
-	"unsafe"
+	"sync/atomic"
 )
 
-// slab hands out the memory store's swarm lists (peers and baselines:
-// arrays without pointers) from chunks mapped outside the Go heap (see
+// slab hands out the memory store's swarm blocks (byte arrays without
+// pointers, see swarm_block.go) from chunks mapped outside the Go heap (see
 // slab_unix.go). The garbage collector neither scans nor counts them, so
 // they cost their size in RSS and no more, where the Go heap keeps about as
 // much again in headroom (GOGC=100).
 //
-// Arrays come in size classes, each class carved from chunks of
-// slabChunkSize bytes aligned to that size, so a freed array finds its
-// chunk from its address. A chunk whose arrays are all free is kept for
-// reuse by any class (up to slabEmptyMax of them) or goes back to the
-// system, so swarms growing all together from one class to the next leave
-// no trail of empty chunks. An array above the largest class is made on the Go heap as
-// usual (large swarms are few).
+// A block is named by a 4-byte handle, not a pointer: the index of its
+// chunk in the slab's directory and its offset in the chunk in units of 8
+// bytes; 0 is no block. A per-swarm record then costs 4 bytes per block.
+//
+// Blocks come in size classes, each class carved from chunks of
+// slabChunkSize bytes. A chunk whose blocks are all free is kept for reuse
+// by any class (up to slabEmptyMax of them) or goes back to the system, so
+// swarms growing all together from one class to the next leave no trail of
+// empty chunks. A block above the largest class gets a chunk of its own
+// (large swarms are few).
 type slab struct {
 	mu      sync.Mutex
 	classes [slabNumClasses]slabClass
-	chunks  map[uintptr]*slabChunk // by address, empty ones too
-	empty   []*slabChunk           // chunks of no class, for the next class that needs one
+	// dir holds the chunks by index (0 unused). It is replaced, never
+	// grown in place, so readers load it without the lock: a handle they
+	// hold was made, under a shard's lock, after its chunk was published.
+	dir     atomic.Pointer[[]*slabChunk]
+	freeIdx []uint32         // unused directory indexes
+	empty   []*slabChunk     // chunks of no class, for the next class that needs one
+	mappedN int              // bytes mapped in chunks and tables
+	tables  map[*byte][]byte // the swarm tables mapped, by their first byte
 }
 
 // slabEmptyMax is how many empty chunks a slab keeps mapped for reuse (4
@@ -36,20 +45,22 @@ type slabClass struct {
 	partial []*slabChunk // the chunks with a free slot
 }
 
-// slabChunk is one chunk of a class: slots of the class's size, handed out
-// in order (next) and then again from the free list.
+// slabChunk is one chunk: slots of its class's size handed out in order
+// (next) and then again from the free list, or one large block (class
+// slabLarge).
 type slabChunk struct {
 	mem     []byte
+	idx     uint32 // in the directory
 	class   int
+	size    int // slabClasses[class], or len(mem) for class slabLarge
 	live    int
 	next    int      // slots handed out at least once
 	free    []uint16 // slots freed since
-	partial int      // index in its class's partial list; -1: full
+	partial int      // index in its class's partial list; -1: none
 }
 
-// slabClasses are the sizes handed out, in bytes: multiples of 8 (so any
-// array of them is aligned), each about 1/8 above the one before, so an
-// array wastes about 6% on average.
+// slabClasses are the sizes handed out, in bytes: multiples of 8, each
+// about 1/8 above the one before, so a block wastes about 6% on average.
 var slabClasses = func() []int {
 	var cs []int
 	for c := 16; c <= 4096; c = max(c+8, (c+c/8+7)&^7) {
@@ -58,11 +69,17 @@ var slabClasses = func() []int {
 	return cs
 }()
 
-// slabNumClasses is len(slabClasses); TestSlabClasses checks it.
-const slabNumClasses = 39
-
-// slabChunkSize is the size of a chunk (and its alignment).
-const slabChunkSize = 64 << 10
+const (
+	// slabNumClasses is len(slabClasses); TestSlabClasses checks it.
+	slabNumClasses = 39
+	// slabChunkSize is the size of a chunk of a class.
+	slabChunkSize = 64 << 10
+	// slabOffBits are the bits of a handle that give the offset in a
+	// chunk, in units of 8 bytes; the rest is the directory index.
+	slabOffBits = 13
+	slabLarge   = -1 // the class of a chunk holding one large block
+	pageSize    = 4096
+)
 
 // slabClassOf returns the smallest class of at least size bytes, or -1.
 func slabClassOf(size int) int {
@@ -73,15 +90,31 @@ func slabClassOf(size int) int {
 	return c
 }
 
-func (s *slab) alloc(c int) unsafe.Pointer {
+// slabSizeFor is the size of the block slab hands out for size bytes: its
+// class's size, or size rounded up to whole pages for a large block.
+func slabSizeFor(size int) int {
+	if c := slabClassOf(size); c >= 0 {
+		return slabClasses[c]
+	}
+	return (size + pageSize - 1) &^ (pageSize - 1)
+}
+
+// alloc returns the handle of a zeroed block of slabSizeFor(size) bytes.
+func (s *slab) alloc(size int) uint32 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	c := slabClassOf(size)
+	if c < 0 {
+		ch := s.newChunk(slabLarge, slabSizeFor(size))
+		ch.live = 1
+		return ch.idx << slabOffBits
+	}
 	cl := &s.classes[c]
 	if len(cl.partial) == 0 {
-		s.addPartial(s.newChunk(c))
+		s.addPartial(s.newChunk(c, slabChunkSize))
 	}
 	ch := cl.partial[len(cl.partial)-1]
-	size := slabClasses[c]
+	size = slabClasses[c]
 	var slot int
 	if n := len(ch.free); n > 0 {
 		slot = int(ch.free[n-1])
@@ -94,49 +127,92 @@ func (s *slab) alloc(c int) unsafe.Pointer {
 	if len(ch.free) == 0 && (ch.next+1)*size > slabChunkSize {
 		s.removePartial(ch)
 	}
-	return unsafe.Pointer(&ch.mem[slot*size])
+	return ch.idx<<slabOffBits | uint32(slot*size/8)
 }
 
-func (s *slab) free(c int, p unsafe.Pointer) {
+// bytes returns the block of handle h (not 0).
+func (s *slab) bytes(h uint32) []byte {
+	ch := (*s.dir.Load())[h>>slabOffBits]
+	off := int(h&(1<<slabOffBits-1)) * 8
+	return ch.mem[off : off+ch.size : off+ch.size]
+}
+
+// free gives the block of handle h back; it must not be used any more.
+func (s *slab) free(h uint32) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	base := uintptr(p) &^ (slabChunkSize - 1)
-	ch := s.chunks[base]
-	if ch == nil || ch.class != c {
-		panic("tracker: slab: freeing an array it did not hand out")
+	ch := (*s.dir.Load())[h>>slabOffBits]
+	if ch.class == slabLarge {
+		s.dropChunk(ch)
+		return
 	}
-	ch.free = append(ch.free, uint16((uintptr(p)-base)/uintptr(slabClasses[c])))
+	size := slabClasses[ch.class]
+	off := int(h&(1<<slabOffBits-1)) * 8
+	clear(ch.mem[off : off+size])
+	ch.free = append(ch.free, uint16(off/size))
 	ch.live--
 	if ch.partial < 0 {
 		s.addPartial(ch)
 	}
-	if ch.live == 0 && len(s.classes[c].partial) > 1 {
+	if ch.live == 0 && len(s.classes[ch.class].partial) > 1 {
 		s.removePartial(ch)
 		if len(s.empty) < slabEmptyMax {
-			ch.next, ch.free, ch.class = 0, ch.free[:0], -1
+			ch.next, ch.free, ch.class, ch.size = 0, ch.free[:0], slabLarge, len(ch.mem)
 			s.empty = append(s.empty, ch)
 			return
 		}
-		delete(s.chunks, base)
-		unmapChunk(ch.mem)
+		s.dropChunk(ch)
 	}
 }
 
-// newChunk returns an empty chunk for class c: a kept one, or a new one.
-func (s *slab) newChunk(c int) *slabChunk {
-	if n := len(s.empty); n > 0 {
+// newChunk returns an empty chunk of class c and size bytes: a kept one,
+// or a new one in the directory.
+func (s *slab) newChunk(c, size int) *slabChunk {
+	if n := len(s.empty); n > 0 && c != slabLarge {
 		ch := s.empty[n-1]
 		s.empty[n-1] = nil
 		s.empty = s.empty[:n-1]
-		ch.class = c
+		ch.class, ch.size = c, slabClasses[c]
 		return ch
 	}
-	ch := &slabChunk{mem: mapChunk(slabChunkSize), class: c}
-	if s.chunks == nil {
-		s.chunks = make(map[uintptr]*slabChunk)
+	ch := &slabChunk{mem: mapChunk(size), class: c, size: size, partial: -1}
+	if c != slabLarge {
+		ch.size = slabClasses[c]
 	}
-	s.chunks[uintptrOf(ch.mem)] = ch
+	s.mappedN += size
+	var dir []*slabChunk
+	if d := s.dir.Load(); d != nil {
+		dir = *d
+	}
+	if n := len(s.freeIdx); n > 0 {
+		ch.idx = s.freeIdx[n-1]
+		s.freeIdx = s.freeIdx[:n-1]
+	} else {
+		if len(dir) == 0 {
+			dir = append(dir, nil) // index 0: no block
+		}
+		if len(dir) >= 1<<(32-slabOffBits) {
+			panic("tracker: slab: too many chunks for swarms")
+		}
+		ch.idx = uint32(len(dir))
+		dir = append(dir, nil)
+	}
+	// Publish a new directory: readers may be reading the old one.
+	next := slices.Clone(dir)
+	next[ch.idx] = ch
+	s.dir.Store(&next)
 	return ch
+}
+
+// dropChunk unmaps ch and frees its directory index.
+func (s *slab) dropChunk(ch *slabChunk) {
+	next := slices.Clone(*s.dir.Load())
+	next[ch.idx] = nil
+	s.dir.Store(&next)
+	s.freeIdx = append(s.freeIdx, ch.idx)
+	s.mappedN -= len(ch.mem)
+	unmapChunk(ch.mem)
+	ch.mem = nil
 }
 
 func (s *slab) addPartial(ch *slabChunk) {
@@ -154,65 +230,53 @@ func (s *slab) removePartial(ch *slabChunk) {
 	ch.partial = -1
 }
 
-// slabGrow returns l with room for at least one more element: l itself
-// when it has room, otherwise a copy in the smallest class that holds one
-// more, from s when it is small enough, or a quarter larger on the heap.
-// Most swarms are small and stay the size they grew to: growing by a class
-// (an eighth) leaves little room unused, where append's doubling left a
-// third. The old array goes back to s. A nil s uses the Go heap.
-func slabGrow[T any](s *slab, l []T) []T {
-	if len(l) < cap(l) {
-		return l
+// mapTable maps size bytes (whole pages) for a swarm table, counted in
+// mapped.
+func (s *slab) mapTable(size int) []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mappedN += size
+	b := mapChunk(size)
+	if s.tables == nil {
+		s.tables = make(map[*byte][]byte)
 	}
-	want := len(l) + 1
-	if s == nil || slabClassOf(want*int(unsafe.Sizeof(*new(T)))) < 0 {
-		want = len(l) + len(l)/4 + 2
-	}
-	var grown []T
-	elem := int(unsafe.Sizeof(*new(T)))
-	if c := slabClassOf(want * elem); s != nil && c >= 0 {
-		grown = unsafe.Slice((*T)(s.alloc(c)), slabClasses[c]/elem)
-	} else {
-		grown = make([]T, want)
-	}
-	grown = grown[:len(l)]
-	copy(grown, l)
-	slabFree(s, l)
-	return grown
+	s.tables[&b[0]] = b
+	return b
 }
 
-// slabFree gives l's array back to s, if it came from there: an array of
-// capacity n came from s when n elements fit a class (see slabGrow, which
-// makes every small array from the smallest class that holds it, and
-// rounds its capacity down to whole elements of that class, so the class
-// is found again from the capacity).
-func slabFree[T any](s *slab, l []T) {
-	if s == nil || cap(l) == 0 {
-		return
-	}
-	elem := int(unsafe.Sizeof(*new(T)))
-	if c := slabClassOf(cap(l) * elem); c >= 0 {
-		clear(l[:cap(l)])
-		s.free(c, unsafe.Pointer(unsafe.SliceData(l)))
-	}
+// unmapTable gives back a table mapTable made.
+func (s *slab) unmapTable(b []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mappedN -= len(b)
+	delete(s.tables, &b[0])
+	unmapChunk(b)
 }
 
-func uintptrOf(b []byte) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(b))) }
-
-// release unmaps every chunk. Nothing may use the slab's arrays any more.
+// release unmaps every chunk and table. Nothing may use them any more.
 func (s *slab) release() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, ch := range s.chunks {
-		unmapChunk(ch.mem)
+	if d := s.dir.Load(); d != nil {
+		for _, ch := range *d {
+			if ch != nil {
+				s.mappedN -= len(ch.mem)
+				unmapChunk(ch.mem)
+			}
+		}
 	}
-	s.chunks, s.empty = nil, nil
+	for _, b := range s.tables {
+		s.mappedN -= len(b)
+		unmapChunk(b)
+	}
+	s.dir.Store(nil)
+	s.empty, s.freeIdx, s.tables = nil, nil, nil
 	s.classes = [slabNumClasses]slabClass{}
 }
 
-// mapped is how many bytes of chunks the slab holds.
+// mapped is how many bytes of chunks and tables the slab holds.
 func (s *slab) mapped() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.chunks) * slabChunkSize
+	return s.mappedN
 }

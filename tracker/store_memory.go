@@ -11,19 +11,28 @@ import (
 
 // MemoryStore is the PeerStore of a single node: swarms sharded by infohash,
 // one lock per shard. Use it through the pointer NewMemoryStore returns,
-// never a copy: its swarm lists are given back to the system when that
+// never a copy: its swarms' memory is given back to the system when that
 // pointer is unreachable. It never fails; its methods return a nil error but
 // for an Announce with no entries or more than two.
 type MemoryStore struct {
 	shards []memoryShard
 	mask   uint32
-	slab   *slab // the swarms' lists
+	slab   *slab // the swarms' tables and blocks
 }
 
 type memoryShard struct {
-	mu     sync.RWMutex
-	swarms map[[20]byte]*swarm
-	_      [32]byte // keep neighbouring locks off one cache line
+	mu    sync.RWMutex
+	table swarmTable // the swarms with peers, their blocks in slab
+	slab  *slab      // the store's, shared by every shard
+	// big holds the index of each large swarm (see indexAbove).
+	big map[[20]byte]map[PeerKey]uint32
+	// snatched holds the peer_ids that completed each torrent, kept when
+	// its swarm empties, for the swarm's "downloaded" count.
+	snatched map[[20]byte]map[[20]byte]struct{}
+	// Keep neighbouring shards off one cache line: a shard is 128 bytes
+	// (TestMemoryShardSize); at 112 a lock shared its line with the next
+	// shard's table, and parallel announces slowed each other down.
+	_ [40]byte
 }
 
 var _ PeerStore = (*MemoryStore)(nil)
@@ -37,10 +46,10 @@ func NewMemoryStore(shards int) *MemoryStore {
 	n := 1 << bits.Len(uint(shards-1))
 	s := &MemoryStore{shards: make([]memoryShard, n), mask: uint32(n - 1), slab: new(slab)}
 	for i := range s.shards {
-		s.shards[i].swarms = make(map[[20]byte]*swarm)
+		s.shards[i].slab = s.slab
 	}
-	// The swarm lists live outside the Go heap: give them back with the
-	// store (a test makes many).
+	// The swarm tables and blocks live outside the Go heap: give them back
+	// with the store (a test makes many).
 	runtime.AddCleanup(s, (*slab).release, s.slab)
 	return s
 }
@@ -53,12 +62,9 @@ func (s *MemoryStore) shard(ih *[20]byte) *memoryShard {
 func (s *MemoryStore) PutPeer(_ context.Context, ih [20]byte, p Peer) error {
 	sh := s.shard(&ih)
 	sh.mu.Lock()
-	sw := sh.swarms[ih]
-	if sw == nil {
-		sw = newSwarm(s.slab)
-		sh.swarms[ih] = sw
-	}
-	sw.put(p)
+	sw := sh.load(&ih)
+	sw.put(&p)
+	sw.save()
 	sh.mu.Unlock()
 	return nil
 }
@@ -71,13 +77,9 @@ func (s *MemoryStore) Announce(_ context.Context, ih [20]byte, a *StoreAnnounce,
 	}
 	sh := s.shard(&ih)
 	sh.mu.Lock()
-	sw := sh.swarms[ih]
-	if sw == nil {
-		sw = newSwarm(s.slab)
-		sh.swarms[ih] = sw
-	}
+	sw := sh.load(&ih)
 	dst = sw.announce(a, dst, &res)
-	sh.dropIfUnused(ih, sw)
+	sw.save()
 	sh.mu.Unlock()
 	return dst, res, nil
 }
@@ -86,9 +88,9 @@ func (s *MemoryStore) Announce(_ context.Context, ih [20]byte, a *StoreAnnounce,
 func (s *MemoryStore) RemovePeer(_ context.Context, ih [20]byte, p Peer) error {
 	sh := s.shard(&ih)
 	sh.mu.Lock()
-	if sw := sh.swarms[ih]; sw != nil {
+	if sw := sh.load(&ih); sw.slot >= 0 {
 		sw.remove(p.Key())
-		sh.dropIfUnused(ih, sw)
+		sw.save()
 	}
 	sh.mu.Unlock()
 	return nil
@@ -98,7 +100,7 @@ func (s *MemoryStore) RemovePeer(_ context.Context, ih [20]byte, p Peer) error {
 func (s *MemoryStore) AppendPeers(_ context.Context, ih [20]byte, r Requester, n int, dst []Peer) ([]Peer, error) {
 	sh := s.shard(&ih)
 	sh.mu.RLock()
-	if sw := sh.swarms[ih]; sw != nil {
+	if sw := sh.load(&ih); sw.slot >= 0 {
 		dst = sw.appendFor(dst, &r, n)
 	}
 	sh.mu.RUnlock()
@@ -109,10 +111,8 @@ func (s *MemoryStore) AppendPeers(_ context.Context, ih [20]byte, r Requester, n
 func (s *MemoryStore) Counts(_ context.Context, ih [20]byte) (SwarmCounts, error) {
 	sh := s.shard(&ih)
 	sh.mu.RLock()
-	var c SwarmCounts
-	if sw := sh.swarms[ih]; sw != nil {
-		c = sw.counts()
-	}
+	sw := sh.load(&ih)
+	c := sw.counts()
 	sh.mu.RUnlock()
 	return c, nil
 }
@@ -122,7 +122,7 @@ func (s *MemoryStore) CountNetworks(_ context.Context, ih [20]byte) (PeersByNetw
 	sh := s.shard(&ih)
 	sh.mu.RLock()
 	var c PeersByNetwork
-	if sw := sh.swarms[ih]; sw != nil {
+	if sw := sh.load(&ih); sw.slot >= 0 {
 		sw.countNetworks(&c)
 	}
 	sh.mu.RUnlock()
@@ -135,12 +135,15 @@ func (s *MemoryStore) Totals(context.Context) (StoreTotals, error) {
 	for i := range s.shards {
 		sh := &s.shards[i]
 		sh.mu.RLock()
-		for _, sw := range sh.swarms {
-			if c := sw.counts(); c.Seeders+c.Leechers > 0 {
-				t.Swarms++
-				t.Seeders += c.Seeders
-				t.Leechers += c.Leechers
+		for i := range sh.table.mask + 1 {
+			if sh.table.mem == nil || sh.table.handles(i) == [2]uint32{} {
+				continue
 			}
+			sw := sh.load(new(sh.table.infohash(i)))
+			c := sw.counts()
+			t.Swarms++
+			t.Seeders += c.Seeders
+			t.Leechers += c.Leechers
 		}
 		sh.mu.RUnlock()
 	}
@@ -151,12 +154,7 @@ func (s *MemoryStore) Totals(context.Context) (StoreTotals, error) {
 func (s *MemoryStore) Snatch(_ context.Context, ih [20]byte, peerID [20]byte) (bool, error) {
 	sh := s.shard(&ih)
 	sh.mu.Lock()
-	sw := sh.swarms[ih]
-	if sw == nil {
-		sw = newSwarm(s.slab)
-		sh.swarms[ih] = sw
-	}
-	first := sw.snatch(peerID)
+	first := sh.snatch(&ih, peerID)
 	sh.mu.Unlock()
 	return first, nil
 }
@@ -170,25 +168,26 @@ func (s *MemoryStore) RemoveExpired(_ context.Context, cutoff uint32) (int, erro
 	return removed, nil
 }
 
+// removeExpired expires the shard's peers. A swarm dropped from slot i
+// leaves i to the next one (backward shift), so i is looked at again; a
+// swarm moved from the table's start to its end may be looked at twice,
+// which finds nothing more to remove.
 func (sh *memoryShard) removeExpired(cutoff uint32) int {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	removed := 0
-	for ih, sw := range sh.swarms {
+	for i := 0; sh.table.mem != nil && i <= sh.table.mask; {
+		if sh.table.handles(i) == [2]uint32{} {
+			i++
+			continue
+		}
+		sw := sh.load(new(sh.table.infohash(i)))
 		removed += sw.expire(cutoff)
-		sh.dropIfUnused(ih, sw)
+		sw.save()
+		if sw.slot >= 0 {
+			i++
+		}
 	}
+	sh.table.shrink(sh.slab)
 	return removed
-}
-
-// dropIfUnused forgets an empty swarm, unless it holds snatches, which are
-// kept for the swarm's "downloaded" count.
-func (sh *memoryShard) dropIfUnused(ih [20]byte, sw *swarm) {
-	if sw.len() > 0 {
-		return
-	}
-	sw.release()
-	if len(sw.snatched) == 0 {
-		delete(sh.swarms, ih)
-	}
 }

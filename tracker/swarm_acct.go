@@ -1,7 +1,9 @@
 package tracker
 
-// acct is a peer's accounting baseline as the memory store keeps it, next
-// to the peer (swarm.accts): 20 bytes, where the ledger's separate table
+import "encoding/binary"
+
+// acct is a peer's accounting baseline as the memory store keeps it, in
+// the peer's record (see swarm_block.go): 20 bytes, where the ledger's separate table
 // of baselines took about 40 per peer. The owner is the low 32 bits of the
 // user ID (0: no baseline); the counters have 47 bits each, their low 32
 // bits in up and down and the rest in hi with the seeder bit.
@@ -33,6 +35,26 @@ func packAcct(owner uint64, b Baseline) acct {
 	return a
 }
 
+// put writes a into b (20 bytes).
+func (a acct) put(b []byte) {
+	_ = b[19]
+	binary.LittleEndian.PutUint32(b, a.owner)
+	binary.LittleEndian.PutUint32(b[4:], a.seen)
+	binary.LittleEndian.PutUint32(b[8:], a.up)
+	binary.LittleEndian.PutUint32(b[12:], a.down)
+	binary.LittleEndian.PutUint32(b[16:], a.hi)
+}
+
+// getAcct reads what put wrote.
+func getAcct(b []byte) acct {
+	_ = b[19]
+	return acct{
+		owner: binary.LittleEndian.Uint32(b), seen: binary.LittleEndian.Uint32(b[4:]),
+		up: binary.LittleEndian.Uint32(b[8:]), down: binary.LittleEndian.Uint32(b[12:]),
+		hi: binary.LittleEndian.Uint32(b[16:]),
+	}
+}
+
 func (a acct) baseline() Baseline {
 	return Baseline{
 		Uploaded:   int64(a.up) | int64(a.hi&acctHiMask)<<32,
@@ -44,10 +66,17 @@ func (a acct) baseline() Baseline {
 
 // announce is the swarm's share of PeerStore.Announce: the baseline of
 // the requester's peer_id (kept alike in its entries of both families),
-// its entries put or removed, a snatch; then counts and peers.
-func (sw *swarm) announce(a *StoreAnnounce, dst []Peer, res *AnnounceResult) []Peer {
+// its entries put or removed, a snatch; then counts and peers. The
+// requester's entries are looked up once: each family is a block of its
+// own, so changing one leaves the other's positions as they were.
+func (sw *swarmRef) announce(a *StoreAnnounce, dst []Peer, res *AnnounceResult) []Peer {
 	id := &a.Self[0].ID
-	prev, known := sw.baseline(id, a.Owner)
+	var pos [2]int
+	var found [2]bool
+	for fam := range pos {
+		_, pos[fam], found[fam] = sw.find(&PeerKey{ID: *id, V6: fam == fam6})
+	}
+	prev, known := sw.baseline(a.Owner, &pos, &found)
 	res.Prev, res.Known = prev, known
 	res.Early = a.early(prev, known)
 	var next acct
@@ -58,43 +87,57 @@ func (sw *swarm) announce(a *StoreAnnounce, dst []Peer, res *AnnounceResult) []P
 		next = packAcct(a.Owner, a.Base)
 	}
 	for i := range a.Self {
-		if a.Stopped {
-			sw.remove(a.Self[i].Key())
-		} else {
-			sw.putAcct(a.Self[i], next)
+		p := &a.Self[i]
+		fam := famOf(p)
+		if !sameID(&p.ID, id) { // not the requester's own: not expected
+			if a.Stopped {
+				sw.remove(p.Key())
+			} else {
+				sw.putAcct(p, next)
+			}
+			_, pos[fam], found[fam] = sw.find(&PeerKey{ID: *id, V6: fam == fam6})
+			continue
 		}
+		if a.Stopped {
+			if found[fam] {
+				sw.removeAt(fam, pos[fam])
+				found[fam] = false
+			}
+			continue
+		}
+		pos[fam], found[fam] = sw.putAt(p, next, fam, pos[fam], found[fam]), true
 	}
 	// An entry of the other family, announced on its own, keeps the same
 	// baseline.
-	for _, v6 := range [2]bool{false, true} {
-		if list, pos, ok := sw.find(&PeerKey{ID: *id, V6: v6}); ok {
-			sw.accts[list][pos] = next
+	for fam := range pos {
+		if found[fam] {
+			setRecAcct(sw.b[fam].rec(fam, pos[fam]), fam, next)
 		}
 	}
 	if a.Snatch {
-		res.FirstSnatch = sw.snatch(*id)
+		res.FirstSnatch = sw.sh.snatch(&sw.ih, *id)
 	}
 	res.Counts = sw.counts()
 	return sw.appendFor(dst, &a.Requester, a.NumWant)
 }
 
-// baseline returns the newest baseline of owner among the entries with id.
-func (sw *swarm) baseline(id *[20]byte, owner uint64) (Baseline, bool) {
+// baseline returns the newest baseline of owner among the requester's
+// entries, found[fam] at pos[fam].
+func (sw *swarmRef) baseline(owner uint64, pos *[2]int, found *[2]bool) (Baseline, bool) {
 	if owner == 0 {
 		return Baseline{}, false
 	}
 	var best acct
-	found := false
-	for _, v6 := range [2]bool{false, true} {
-		list, pos, ok := sw.find(&PeerKey{ID: *id, V6: v6})
-		if !ok {
+	ok := false
+	for fam := range pos {
+		if !found[fam] {
 			continue
 		}
-		if a := sw.accts[list][pos]; a.owner == acctOwner(owner) && (!found || a.seen > best.seen) {
-			best, found = a, true
+		if a := recAcct(sw.b[fam].rec(fam, pos[fam]), fam); a.owner == acctOwner(owner) && (!ok || a.seen > best.seen) {
+			best, ok = a, true
 		}
 	}
-	if !found {
+	if !ok {
 		return Baseline{}, false
 	}
 	return best.baseline(), true

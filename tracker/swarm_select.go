@@ -1,6 +1,7 @@
 package tracker
 
 import (
+	"encoding/binary"
 	"math/rand/v2"
 	"slices"
 )
@@ -8,6 +9,9 @@ import (
 // tierCache is the longest list whose tiers the first pass remembers for
 // the second; longer lists are ranked twice.
 const tierCache = 128
+
+// fillRun masks tiers with 3: there must be 4.
+var _ = [1]struct{}{}[NumTiers-4]
 
 // notEligible marks the requester itself in the tier cache.
 const notEligible = 0xff
@@ -31,20 +35,20 @@ var (
 	seederDraws  = []int{leechers}          // a seeder: leechers only
 )
 
-// appendFor appends up to n peers for r to dst: best tier first; within a
-// tier seeders first for a leecher, only leechers for a seeder; never a
-// peer with r's ID. A leecher always gets a seedbox seeder when the swarm
-// has one, the source of last resort: when none made the cut, one takes the
-// last slot.
-func (sw *swarm) appendFor(dst []Peer, r *Requester, n int) []Peer {
-	if n <= 0 || sw.len() == 0 {
+// selectPeers appends up to n peers of src for r to dst: best tier first;
+// within a tier seeders first for a leecher, only leechers for a seeder;
+// never a peer with r's ID. A leecher always gets a seedbox seeder when the
+// swarm has one, the source of last resort: when none made the cut, one
+// takes the last slot.
+func selectPeers(src *peerLists, dst []Peer, r *Requester, n int) []Peer {
+	if n <= 0 || src.count(leechers)+src.count(seeders) == 0 {
 		return dst
 	}
 	s := selection{r: r, lists: leecherDraws, box: -1}
 	if r.Seeder {
 		s.lists = seederDraws
 	}
-	s.count(sw)
+	countTiers(&s, src)
 	total := s.plan(n)
 	if total == 0 {
 		return dst
@@ -52,45 +56,96 @@ func (sw *swarm) appendFor(dst []Peer, r *Requester, n int) []Peer {
 	base := len(dst)
 	dst = slices.Grow(dst, total)[:base+total]
 	out := dst[base:]
-	if !s.fill(sw, out) && s.box >= 0 {
-		out[total-1] = sw.lists[seeders][s.box]
+	if !fillTiers(&s, src, out) && s.box >= 0 {
+		src.peer(seeders, s.box, &out[total-1])
 	}
 	return dst
 }
 
-// tier ranks p, notEligible for the requester itself.
-func (s *selection) tier(p *Peer) uint8 {
-	if sameID(&p.ID, &s.r.ID) {
-		return notEligible
-	}
-	return uint8(s.r.Tier(p))
-}
-
-// count is the first pass: eligible peers per list and tier, and the first
-// seedbox seeder met after the random start.
-func (s *selection) count(sw *swarm) {
+// countTiers is the first pass: eligible peers per list and tier, and the
+// first seedbox seeder met after the random start. It reads the stored
+// records in place: the ID, address and class are all a tier needs.
+func countTiers(s *selection, src *peerLists) {
 	for _, list := range s.lists {
-		peers := sw.lists[list]
-		if len(peers) == 0 {
+		size := src.count(list)
+		if size == 0 {
 			continue
 		}
-		s.start[list] = rand.IntN(len(peers))
-		cache := len(peers) <= tierCache
-		for k, i := 0, s.start[list]; k < len(peers); k++ {
-			p := &peers[i]
-			t := s.tier(p)
-			if cache {
-				s.tiers[list][i] = t
+		s.start[list] = rand.IntN(size)
+		c := tierCount{r: s.r, tiers: &s.tiers[list], n: &s.n[list], list: list, start: s.start[list],
+			cache: size <= tierCache, first: -1, after: -1}
+		if src.onHeap {
+			for i := range src.heap[list] {
+				p := &src.heap[list][i]
+				c.add(i, tierPeer(c.r, p), p.Class)
 			}
-			if t != notEligible {
-				s.n[list][t]++
-				if list == seeders && s.box < 0 && p.Class.Seedbox() {
-					s.box = i
-				}
+		} else {
+			c.recs4(src)
+			c.recs6(src)
+		}
+		if list == seeders {
+			s.box = c.after
+			if s.box < 0 {
+				s.box = c.first
 			}
-			if i++; i == len(peers) {
-				i = 0
-			}
+		}
+	}
+}
+
+// tierCount is countTiers' pass over one list. The first seedbox seeder met
+// walking round from start is the first at or after start, or else the first.
+type tierCount struct {
+	r            *Requester
+	tiers        *[tierCache]uint8 // the selection's, of the list
+	n            *[NumTiers]int    // the selection's, of the list
+	list, start  int
+	cache        bool
+	first, after int // first seedbox seeder, first at or after start
+}
+
+// recs4 counts the list's IPv4 records, recs6 its IPv6 ones: tierRec, one
+// loop per family so that every access is to a fixed-size record.
+func (c *tierCount) recs4(src *peerLists) {
+	base, from, to := src.span(c.list, fam4)
+	b, r := src.b[fam4], c.r
+	for pos := from; pos < to; pos++ {
+		rec := (*[rec4Size]byte)(b[blockHead+pos*rec4Size:])
+		t, class := uint8(notEligible), PeerClass(rec[26])
+		if !sameID((*[20]byte)(rec[:20]), &r.ID) {
+			t = uint8(r.tierWords(0, v4Word(rec[:]), fam4, class))
+		}
+		c.add(base+pos-from, t, class)
+	}
+}
+
+func (c *tierCount) recs6(src *peerLists) {
+	base, from, to := src.span(c.list, fam6)
+	b, r := src.b[fam6], c.r
+	for pos := from; pos < to; pos++ {
+		rec := (*[rec6Size]byte)(b[blockHead+pos*rec6Size:])
+		t, class := uint8(notEligible), PeerClass(rec[38])
+		if !sameID((*[20]byte)(rec[:20]), &r.ID) {
+			w0, w1 := binary.LittleEndian.Uint64(rec[20:28]), binary.LittleEndian.Uint64(rec[28:36])
+			t = uint8(r.tierWords(w0, w1, fam6, class))
+		}
+		c.add(base+pos-from, t, class)
+	}
+}
+
+func (c *tierCount) add(i int, t uint8, class PeerClass) {
+	if c.cache {
+		c.tiers[i] = t
+	}
+	if t == notEligible {
+		return
+	}
+	c.n[t]++
+	if c.list == seeders && class.Seedbox() {
+		if c.first < 0 {
+			c.first = i
+		}
+		if c.after < 0 && i >= c.start {
+			c.after = i
 		}
 	}
 }
@@ -109,35 +164,93 @@ func (s *selection) plan(n int) int {
 	return total
 }
 
-// fill is the second pass: it walks each list from the same random start as
-// count and puts every peer still wanted in its slot. It reports whether a
+// fillTiers is the second pass: it walks each list from the same random start as
+// countTiers and puts every peer still wanted in its slot. It reports whether a
 // seedbox seeder was placed.
-func (s *selection) fill(sw *swarm, out []Peer) (boxed bool) {
+func fillTiers(s *selection, src *peerLists, out []Peer) (boxed bool) {
 	for _, list := range s.lists {
-		peers, left := sw.lists[list], 0
+		size, left := src.count(list), 0
 		for _, n := range s.n[list] {
 			left += n
 		}
-		cache := len(peers) <= tierCache
-		for k, i := 0, s.start[list]; k < len(peers) && left > 0; k++ {
-			p := &peers[i]
+		if left == 0 {
+			continue
+		}
+		if !src.onHeap && size <= tierCache {
+			// The tiers are cached: copy the records straight out of
+			// the blocks, from the start round to it.
+			boxed = s.fillRecs(src, list, out, left, boxed)
+			continue
+		}
+		cache := size <= tierCache
+		for k, i := 0, s.start[list]; k < size && left > 0; k++ {
 			var t uint8
 			if cache {
 				t = s.tiers[list][i]
 			} else {
-				t = s.tier(p)
+				t = src.tier(s.r, list, i)
 			}
 			if t != notEligible && s.n[list][t] > 0 {
-				out[s.off[list][t]] = *p
+				o := &out[s.off[list][t]]
+				src.peer(list, i, o)
 				s.off[list][t]++
 				s.n[list][t]--
 				left--
-				boxed = boxed || (list == seeders && p.Class.Seedbox())
+				boxed = boxed || (list == seeders && o.Class.Seedbox())
 			}
-			if i++; i == len(peers) {
+			if i++; i == size {
 				i = 0
 			}
 		}
 	}
 	return boxed
+}
+
+// fillRecs is fillTiers over a list in blocks, whose tiers are cached,
+// from its start round to it: up to three runs, each of one block.
+func (s *selection) fillRecs(src *peerLists, list int, out []Peer, left int, boxed bool) bool {
+	start, size := s.start[list], src.count(list)
+	_, from4, _ := src.span(list, fam4)
+	a, from6, _ := src.span(list, fam6) // a: the list's IPv4 peers
+	shift4, shift6 := from4, from6-a    // block position - list index
+	if start < a {
+		left, boxed = s.fillRun(src, list, fam4, start, a, shift4, out, left, boxed)
+		left, boxed = s.fillRun(src, list, fam6, a, size, shift6, out, left, boxed)
+		_, boxed = s.fillRun(src, list, fam4, 0, start, shift4, out, left, boxed)
+		return boxed
+	}
+	left, boxed = s.fillRun(src, list, fam6, start, size, shift6, out, left, boxed)
+	left, boxed = s.fillRun(src, list, fam4, 0, a, shift4, out, left, boxed)
+	_, boxed = s.fillRun(src, list, fam6, a, start, shift6, out, left, boxed)
+	return boxed
+}
+
+// fillRun places the wanted peers lo to hi of a list, all in family fam's
+// block at their index + shift; left are the peers still wanted.
+func (s *selection) fillRun(src *peerLists, list, fam, lo, hi, shift int, out []Peer, left int, boxed bool) (int, bool) {
+	if lo >= hi || left == 0 {
+		return left, boxed
+	}
+	seeder := list == seeders
+	// Tiers are < NumTiers (4) past notEligible: t&3 spares bounds checks.
+	tiers, want, at := &s.tiers[list], &s.n[list], &s.off[list]
+	b, size := src.b[fam], recSize(fam)
+	for i := lo; i < hi && left > 0; i++ {
+		t := tiers[i]
+		if t == notEligible || want[t&3] == 0 {
+			continue
+		}
+		off := blockHead + (i+shift)*size
+		o := &out[at[t&3]]
+		if fam == fam4 {
+			getRec4((*[rec4Size]byte)(b[off:]), seeder, o)
+		} else {
+			getRec6((*[rec6Size]byte)(b[off:]), seeder, o)
+		}
+		at[t&3]++
+		want[t&3]--
+		left--
+		boxed = boxed || (seeder && o.Class.Seedbox())
+	}
+	return left, boxed
 }

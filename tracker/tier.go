@@ -32,7 +32,9 @@ type Requester struct {
 	ID     [20]byte
 	Seeder bool
 	campus bool
-	nets   [2]uint8  // named network of its IPv4 and IPv6 entry; 0: none
+	// nets has bit n set for n, the named network of its IPv4 or IPv6
+	// entry (1..MaxNetworks).
+	nets   uint64
 	subnet [2]subnet // its own subnet: [0] IPv4, [1] IPv6
 }
 
@@ -60,7 +62,9 @@ func (l *LAN) Requester(self []Peer) Requester {
 		p0, p1 := leWords(x.and(m).bytes())
 		m0, m1 := leWords(m.bytes())
 		r.subnet[fam] = subnet{p0: p0, p1: p1, m0: m0, m1: m1, ok: true}
-		r.nets[fam] = uint8(p.Class.Network())
+		if n := p.Class.Network(); n != 0 {
+			r.nets |= 1 << n
+		}
 		r.campus = r.campus || p.Class.Campus()
 	}
 	return r
@@ -70,16 +74,23 @@ func (l *LAN) Requester(self []Peer) Requester {
 // (only when r is on campus itself), everything else.
 func (r *Requester) Tier(p *Peer) Tier {
 	w0, w1 := leWords(p.Addr)
-	s := &r.subnet[1]
+	fam := 1
 	if w0 == 0 && uint32(w1) == 0xffff0000 { // IPv4-mapped: ::ffff:a.b.c.d
-		s = &r.subnet[0]
+		fam = 0
 	}
-	switch n := uint8(p.Class.Network()); {
+	return r.tierWords(w0, w1, fam, p.Class)
+}
+
+// tierWords is Tier of a peer of class c whose address has the words w0,
+// w1 (see leWords) and is IPv4-mapped (fam 0) or IPv6 (fam 1).
+func (r *Requester) tierWords(w0, w1 uint64, fam int, c PeerClass) Tier {
+	s := &r.subnet[fam&1]
+	switch {
 	case s.ok && w0&s.m0 == s.p0 && w1&s.m1 == s.p1:
 		return TierSubnet
-	case n != 0 && (n == r.nets[0] || n == r.nets[1]):
+	case r.nets>>c.Network()&1 != 0:
 		return TierNetwork
-	case r.campus && p.Class.Campus():
+	case r.campus && c.Campus():
 		return TierCampus
 	}
 	return TierOther
