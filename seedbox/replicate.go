@@ -19,6 +19,13 @@ const (
 	ReplicaVerified = "verified"
 	ReplicaCopying  = "copying"
 	ReplicaCorrupt  = "corrupt"
+	// ReplicaPending: verified before, but its node restarted or came back
+	// after being offline; it neither counts nor is seeded until this
+	// node's Checker vouched for it again (Replicator.recheck).
+	ReplicaPending = "pending"
+	// ReplicaSurplus: a copy beyond the wanted count that the trim leader
+	// chose; its node deletes it (node/trim.go). Replication leaves it be.
+	ReplicaSurplus = "surplus"
 )
 
 // ReplicaRecord is one replica of an active torrent as the catalog knows it.
@@ -30,7 +37,7 @@ type ReplicaRecord struct {
 	Volume      string
 	VolumeState string // the volume's state in the catalog
 	Node        string
-	State       string // ReplicaVerified, ReplicaCopying or ReplicaCorrupt
+	State       string // ReplicaVerified, ReplicaCopying, ReplicaCorrupt, ReplicaPending or ReplicaSurplus
 	// NodeOnline: the replica's node is alive (its heartbeat is recent). A
 	// replica on a node that is not counts for nothing until it returns.
 	NodeOnline bool
@@ -96,6 +103,9 @@ type Replicator struct {
 	verifier *Verifier
 	log      *slog.Logger
 	kick     chan struct{}
+	// settled is closed once this node's pending replicas were checked
+	// at start (Serve), so the seeder can say it is ready with them.
+	settled chan struct{}
 
 	mu    sync.Mutex
 	infos map[string]*metainfo.Info
@@ -117,7 +127,7 @@ func NewReplicator(opts ReplicatorOptions) *Replicator {
 	}
 	opts.Replicas = max(opts.Replicas, 1)
 	r := &Replicator{opts: opts, verifier: &Verifier{Limiter: limiter(opts.Rate)},
-		log: opts.Logger.With("part", "replicator"), kick: make(chan struct{}, 1), infos: map[string]*metainfo.Info{}, short: map[string]time.Time{}}
+		log: opts.Logger.With("part", "replicator"), kick: make(chan struct{}, 1), settled: make(chan struct{}), infos: map[string]*metainfo.Info{}, short: map[string]time.Time{}}
 	opts.Checker.OnBad(r.onBad)
 	return r
 }
@@ -161,8 +171,9 @@ func (r *Replicator) Stats() (copies, patches, failures int64) {
 	return r.copies.Load(), r.patches.Load(), r.failures.Load()
 }
 
-// Serve removes the leftovers of copies a crash interrupted, then runs a
-// pass every opts.Every (or when kicked) until ctx ends.
+// Serve removes the leftovers of copies a crash interrupted, checks this
+// node's pending replicas (Settled), then runs a pass every opts.Every (or
+// when kicked) until ctx ends.
 func (r *Replicator) Serve(ctx context.Context) error {
 	for _, v := range r.opts.Volumes.List() {
 		if v.State == StateMaintenance {
@@ -174,6 +185,10 @@ func (r *Replicator) Serve(ctx context.Context) error {
 			r.log.Info("removed interrupted replica copies", "volume", v.Name, "count", n)
 		}
 	}
+	if err := r.recheckPending(ctx); err != nil && ctx.Err() == nil {
+		r.log.Warn("check this node's replicas at start", "err", err)
+	}
+	close(r.settled)
 	tick := time.NewTicker(r.opts.Every)
 	defer tick.Stop()
 	for {
@@ -257,6 +272,10 @@ func (r *Replicator) localVolume(rec ReplicaRecord) (Volume, bool) {
 
 // reconcile brings one torrent (all its replica records) to the wanted state.
 func (r *Replicator) reconcile(ctx context.Context, recs []ReplicaRecord) error {
+	recs, deleting := r.withoutSurplus(recs)
+	if deleting || len(recs) == 0 {
+		return nil // this node's trim sweep deletes a copy first
+	}
 	ih := recs[0].InfoHash
 	info, err := r.info(ctx, ih)
 	if err != nil {
@@ -278,6 +297,8 @@ func (r *Replicator) reconcile(ctx context.Context, recs []ReplicaRecord) error 
 			}
 		case v.State == StateMaintenance:
 			// never read: it neither counts nor serves as a source
+		case rec.State == ReplicaPending && r.recheck(ctx, v, ih, info):
+			good = append(good, v)
 		case rec.State == ReplicaVerified && r.stillGood(ctx, v, ih, info):
 			good = append(good, v)
 		default:

@@ -98,7 +98,7 @@ func (r *Replicator) leaveToOtherNodes(ih string, recs []ReplicaRecord) bool {
 	for _, rec := range recs {
 		if rec.Node != r.opts.Node && rec.NodeOnline {
 			nodes[rec.Node] = true
-			pending = pending || rec.State == ReplicaCopying
+			pending = pending || rec.State == ReplicaCopying || rec.State == ReplicaPending
 		}
 	}
 	r.mu.Lock()

@@ -52,9 +52,14 @@ type Seeder struct {
 	cl         *torrent.Client
 	completion storage.PieceCompletion
 	upload     *rate.Limiter // the client's upload cap; nil: unlimited
+	trust      *PieceTrust   // pieces verified on read; the Checker's when there is one
+	listener   net.Listener  // the shaped peer listener when upload is set
 	log        *slog.Logger
 
 	kick      chan struct{}
+	// readyAfter, when set, holds Ready back until it is closed and the
+	// seeder has synced once more (ReadyAfter).
+	readyAfter <-chan struct{}
 	ready     chan struct{}
 	readyOnce sync.Once
 
@@ -101,6 +106,10 @@ func NewSeeder(opts Options, vols *Volumes) (*Seeder, error) {
 		fetching:   map[metainfo.Hash]bool{},
 		kick:       make(chan struct{}, 1),
 		ready:      make(chan struct{}),
+		trust:      NewPieceTrust(0),
+	}
+	if opts.Checker != nil {
+		s.trust = opts.Checker.Trust()
 	}
 	cfg := s.clientConfig(host, port)
 	cl, err := torrent.NewClient(cfg)
@@ -108,6 +117,14 @@ func NewSeeder(opts Options, vols *Volumes) (*Seeder, error) {
 		return nil, fmt.Errorf("start seeding client on %s: %w", opts.PeerAddr, err)
 	}
 	s.cl = cl
+	if s.upload != nil {
+		ln, err := addShapedSockets(cl, host, port, s.upload)
+		if err != nil {
+			cl.Close()
+			return nil, fmt.Errorf("start seeding client on %s: %w", opts.PeerAddr, err)
+		}
+		s.listener = ln
+	}
 	return s, nil
 }
 
@@ -140,10 +157,10 @@ func (s *Seeder) clientConfig(host string, port int) *torrent.ClientConfig {
 		}
 	}
 	if s.opts.UploadRate > 0 {
-		// The burst must hold a whole block (16 KiB): anacrolix reserves
-		// each block it sends at once.
-		s.upload = rate.NewLimiter(rate.Limit(s.opts.UploadRate), 1<<20)
-		cfg.UploadRateLimiter = s.upload
+		// The cap is applied to the peer sockets' writes, not handed to
+		// anacrolix as its UploadRateLimiter (seeder_shape.go says why).
+		s.upload = newUploadLimiter(s.opts.UploadRate)
+		shapePeerSockets(cfg)
 	}
 	return cfg
 }
@@ -171,7 +188,7 @@ func (s *Seeder) storageFor(volume string) (storage.ClientImpl, error) {
 		UsePartFiles:    g.Some(false),
 		Logger:          s.log,
 	})
-	st := &verifyingStorage{inner: files, ttl: readVerifyTTL,
+	st := &verifyingStorage{inner: files, volume: volume, root: v.Path, trust: s.trust,
 		onBad: func(ih metainfo.Hash, info *metainfo.Info, piece int, rescued bool, err error) {
 			go s.servedPieceBad(volume, ih.HexString(), info, piece, rescued, err)
 		},
@@ -439,6 +456,11 @@ func (s *Seeder) syncOne(ctx context.Context, items []Item, info InfoLoader) err
 	return errors.Join(errs...)
 }
 
+// ReadyAfter holds Ready back until settled is closed and a sync after it
+// is done: the replicator's start-up check of this node's pending replicas
+// (Replicator.Settled). Call it before Serve.
+func (s *Seeder) ReadyAfter(settled <-chan struct{}) { s.readyAfter = settled }
+
 // Serve keeps the client in step with source until ctx ends, then closes it.
 // source lists what to seed without info dicts; info loads one when needed.
 func (s *Seeder) Serve(ctx context.Context, source func(context.Context) ([]Item, error), info InfoLoader, every time.Duration) error {
@@ -446,7 +468,12 @@ func (s *Seeder) Serve(ctx context.Context, source func(context.Context) ([]Item
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	start := time.Now()
+	gate := s.readyAfter
 	for {
+		settled := gate == nil || isClosed(gate) // looked at before the list is read
+		if settled {
+			gate = nil
+		}
 		if items, err := source(ctx); err != nil {
 			if ctx.Err() == nil {
 				s.log.Warn("list torrents to seed", "err", err)
@@ -455,17 +482,29 @@ func (s *Seeder) Serve(ctx context.Context, source func(context.Context) ([]Item
 			if err := s.Sync(ctx, items, info); err != nil && ctx.Err() == nil {
 				s.log.Warn("seed torrents", "err", err)
 			}
-			s.readyOnce.Do(func() {
-				s.log.Info("seedbox ready", "torrents", s.Count(), "took", time.Since(start).Round(time.Millisecond))
-				close(s.ready)
-			})
+			if settled {
+				s.readyOnce.Do(func() {
+					s.log.Info("seedbox ready", "torrents", s.Count(), "took", time.Since(start).Round(time.Millisecond))
+					close(s.ready)
+				})
+			}
 		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-tick.C:
 		case <-s.kick:
+		case <-gate: // nil once settled: never chosen again
 		}
+	}
+}
+
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -474,6 +513,12 @@ func (s *Seeder) Close() error {
 	var errs []error
 	for _, err := range s.cl.Close() {
 		errs = append(errs, err)
+	}
+	if s.listener != nil {
+		// After the client: its accept loop ends once it sees it closed.
+		if err := s.listener.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, err)
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -25,6 +25,7 @@ type Checker struct {
 	ledgers  map[string]*Ledger // by volume name
 	inflight map[string]*checkCall
 	onBad    []func(volume, infoHash string, res Result)
+	trust    *PieceTrust
 }
 
 type checkCall struct {
@@ -39,7 +40,7 @@ func NewChecker(vols *Volumes, log *slog.Logger) (*Checker, error) {
 		log = slog.Default()
 	}
 	c := &Checker{vols: vols, verifier: &Verifier{}, log: log.With("part", "seedbox"),
-		ledgers: map[string]*Ledger{}, inflight: map[string]*checkCall{}}
+		ledgers: map[string]*Ledger{}, inflight: map[string]*checkCall{}, trust: NewPieceTrust(0)}
 	for _, v := range vols.List() {
 		if v.State == StateMaintenance {
 			continue
@@ -63,10 +64,19 @@ func (c *Checker) OnBad(fn func(volume, infoHash string, res Result)) {
 	c.onBad = append(c.onBad, fn)
 }
 
+// Trust is the record of pieces verified when read for serving, shared by
+// the seeder and the web seed.
+func (c *Checker) Trust() *PieceTrust { return c.trust }
+
 // Report tells every OnBad listener that a replica failed verification.
+// Its pieces are no longer trusted by the serving paths either.
 func (c *Checker) Report(volume, infoHash string, res Result) {
 	if l := c.ledger(volume); l != nil {
 		l.Forget(infoHash)
+	}
+	var ih metainfo.Hash
+	if ih.FromHexString(infoHash) == nil {
+		c.trust.Forget(volume, ih)
 	}
 	c.mu.Lock()
 	fns := append([]func(string, string, Result){}, c.onBad...)

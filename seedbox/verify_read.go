@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"sync"
-	"time"
 
 	g "github.com/anacrolix/generics"
 	"github.com/anacrolix/torrent/metainfo"
@@ -17,13 +16,6 @@ import (
 // ErrPieceCorrupt means a piece read from a replica no longer matches the
 // SHA-1 of its info dict (BEP 3): the seeder refuses to serve it.
 var ErrPieceCorrupt = errors.New("piece does not match its hash")
-
-// readVerifyTTL is how long a piece that hashed correctly is served again
-// without hashing it again. A peer asks for a piece's blocks within moments
-// of each other, so each piece is hashed about once per peer that wants it
-// while a byte flipped on disk is served for at most this long (the scrub
-// finds rot in pieces nobody reads).
-const readVerifyTTL = 30 * time.Second
 
 // verifyingStorage wraps the file storage of a volume so that every piece
 // is hashed against the info dict before the seeder serves any of it:
@@ -42,7 +34,10 @@ type verifyingStorage struct {
 	// rescue returns the piece, checked against its hash, from another
 	// replica, or nil; it may be nil.
 	rescue func(ih metainfo.Hash, info *metainfo.Info, piece int) []byte
-	ttl    time.Duration
+	// volume and root name the volume the wrapped storage reads; trust
+	// remembers the pieces that hashed correctly (shared with the web seed).
+	volume, root string
+	trust        *PieceTrust
 }
 
 // maxRescued bounds the pieces of one torrent held in memory after they
@@ -57,7 +52,7 @@ func (s *verifyingStorage) OpenTorrent(ctx context.Context, info *metainfo.Info,
 	if err != nil {
 		return ti, err
 	}
-	vt := &verifyingTorrent{s: s, ih: ih, info: info}
+	vt := &verifyingTorrent{s: s, ih: ih, info: info, dir: TorrentDir(s.root, ih.HexString())}
 	out := storage.TorrentImpl{Close: ti.Close, Capacity: ti.Capacity}
 	if ti.PieceWithHash != nil {
 		out.PieceWithHash = func(p metainfo.Piece, h g.Option[[]byte]) storage.PieceImpl {
@@ -80,39 +75,32 @@ func (s *verifyingStorage) Close() error {
 	return nil
 }
 
-// verifyingTorrent is one opened torrent: when each piece was last hashed.
+// verifyingTorrent is one opened torrent.
 type verifyingTorrent struct {
 	s    *verifyingStorage
 	ih   metainfo.Hash
 	info *metainfo.Info
+	dir  string
 
 	mu       sync.Mutex
-	goodTill []int64 // unix nanoseconds, by piece; allocated on the first read
 	rescued  map[int][]byte
 	reported bool
 }
 
-// check hashes piece p unless it hashed correctly less than ttl ago. For a
-// piece that fails it returns the good bytes read from another replica, or
-// an error when there are none.
+// check hashes piece p unless the trust vouches for it (it hashed correctly
+// before and its files did not change since). For a piece that fails it
+// returns the good bytes read from another replica, or an error when there
+// are none.
 func (t *verifyingTorrent) check(p metainfo.Piece, pi storage.PieceImpl) ([]byte, error) {
 	i := p.Index()
-	now := time.Now().UnixNano()
 	t.mu.Lock()
-	if t.goodTill == nil {
-		t.goodTill = make([]int64, t.info.NumPieces())
-	}
-	fresh := t.goodTill[i] > now
 	good := t.rescued[i]
 	t.mu.Unlock()
-	if fresh || good != nil {
+	if good != nil {
 		return good, nil
 	}
-	err := hashPiece(p, pi)
+	err := t.s.trust.Verify(t.s.volume, t.ih, t.dir, t.info, i, func() error { return hashPiece(p, pi) })
 	if err == nil {
-		t.mu.Lock()
-		t.goodTill[i] = now + int64(t.s.ttl)
-		t.mu.Unlock()
 		return nil, nil
 	}
 	if t.s.rescue != nil {

@@ -3,7 +3,6 @@ package seedbox
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/anacrolix/torrent/metainfo"
 	"github.com/anacrolix/torrent/storage"
@@ -11,8 +10,9 @@ import (
 
 // BenchmarkServeRead reads a 64 MiB torrent the way the seeder serves it,
 // 16 KiB blocks piece after piece, from the plain file storage and through
-// the verifying storage (each piece hashed once before its first block):
-// the price of never serving a corrupt piece.
+// the verifying storage: cold (each piece hashed before its first block)
+// and hot (the pieces were verified before and their files did not change,
+// so they are trusted): the price of never serving a corrupt piece.
 func BenchmarkServeRead(b *testing.B) {
 	v := testVolume(b, "v1")
 	tt := storeTorrent(b, v, "big", map[string][]byte{"x.bin": randBytes(64<<20, 5)}, 256<<10)
@@ -27,12 +27,21 @@ func BenchmarkServeRead(b *testing.B) {
 			PieceCompletion: storage.NewMapPieceCompletion(),
 		})
 	}
+	hot := NewPieceTrust(0)
 	for _, bc := range []struct {
 		name string
 		st   func() storage.ClientImpl
 	}{
 		{"plain", files},
-		{"verified", func() storage.ClientImpl { return &verifyingStorage{inner: files(), ttl: time.Hour} }},
+		// Every piece hashed: the first read of each piece of a replica.
+		{"verified-cold", func() storage.ClientImpl {
+			return &verifyingStorage{inner: files(), volume: "v1", root: v.Path, trust: NewPieceTrust(0)}
+		}},
+		// One trust for every pass: a hot swarm reading pieces verified
+		// before, whose files did not change.
+		{"verified-hot", func() storage.ClientImpl {
+			return &verifyingStorage{inner: files(), volume: "v1", root: v.Path, trust: hot}
+		}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			buf := make([]byte, 16<<10)

@@ -33,7 +33,7 @@ func TestVerifyingStorageRefusesACorruptPiece(t *testing.T) {
 			},
 			PieceCompletion: storage.NewMapPieceCompletion(),
 		}),
-		ttl:   time.Minute,
+		volume: "v1", root: v.Path, trust: NewPieceTrust(0),
 		onBad: func(_ metainfo.Hash, _ *metainfo.Info, piece int, _ bool, _ error) { reports = append(reports, piece) },
 	}
 	var ih metainfo.Hash
