@@ -80,10 +80,11 @@ type Options struct {
 
 // Catalog is the database handle. It is safe for concurrent use.
 type Catalog struct {
-	w       *gorm.DB // writes (and reads inside write transactions)
-	r       *gorm.DB // plain reads; the same as w on PostgreSQL
-	dialect string
-	log     *slog.Logger
+	w          *gorm.DB // writes (and reads inside write transactions)
+	r          *gorm.DB // plain reads; the same as w on PostgreSQL
+	dialect    string
+	log        *slog.Logger
+	localClock func() time.Time // this process's clock (nil: now); tests skew it
 }
 
 // Open connects to the database selected by opts.URL, creating the SQLite

@@ -8,6 +8,19 @@ import (
 	"gorm.io/gorm"
 )
 
+// Replica states beyond those every replica goes through (ReplicaVerified,
+// ReplicaCopying, ReplicaCorrupt). Neither counts toward a torrent's replica
+// count, is seeded, served by the web seed or named in a url-list.
+const (
+	// ReplicaPending: verified once, but its node restarted or came back
+	// after being offline (Beat, NodeStarted); its seedbox checks it again
+	// and sets it verified (or corrupt).
+	ReplicaPending = "pending"
+	// ReplicaSurplus: a verified copy beyond the wanted count, chosen by
+	// the trim leader (MarkSurplus); its node deletes the data, then the row.
+	ReplicaSurplus = "surplus"
+)
+
 // ReplicaRow is one replica of an active torrent with what the replicator
 // needs to judge it: the torrent's size and the state of the volume.
 type ReplicaRow struct {
@@ -29,13 +42,13 @@ func (c *Catalog) ActiveReplicas(ctx context.Context) ([]ReplicaRow, error) {
 	var rows []ReplicaRow
 	err := c.read(ctx).Raw(`SELECT t.id AS torrent_id, t.info_hash, t.size, v.id AS volume_id,
 	v.name AS volume_name, v.node AS volume_node, v.state AS volume_state, r.node, r.state,
-	CASE WHEN n.last_seen >= ? THEN 1 ELSE 0 END AS node_online
+	`+c.onlineFlag("n.last_seen")+` AS node_online
 FROM replicas r
 JOIN torrents t ON t.id = r.torrent_id
 JOIN volumes v ON v.id = r.volume_id
 LEFT JOIN nodes n ON n.name = r.node
 WHERE t.state = ?
-ORDER BY t.id, v.id`, onlineSince(), string(StateActive)).Scan(&rows).Error
+ORDER BY t.id, v.id`, string(StateActive)).Scan(&rows).Error
 	if err != nil {
 		return nil, dbErr("active replicas", err)
 	}
@@ -79,12 +92,18 @@ func (c *Catalog) ClaimReplica(ctx context.Context, infoHash string, volumeID ui
 			return ErrNotFound
 		}
 		var held struct{ Live, Mine int64 }
+		// live: verified or copying, on a readable volume of an online
+		// node. mine: anything of node's that it is still checking or
+		// deleting counts too, so a node never holds two copies.
 		err := tx.Raw(`SELECT
-	COALESCE(SUM(CASE WHEN r.node = ? OR n.last_seen >= ? THEN 1 ELSE 0 END), 0) AS live,
-	COALESCE(SUM(CASE WHEN r.node = ? THEN 1 ELSE 0 END), 0) AS mine
+	COALESCE(SUM(CASE WHEN r.state IN (?, ?) AND v.state <> ? AND (r.node = ? OR `+c.onlineExpr("n.last_seen")+`)
+		THEN 1 ELSE 0 END), 0) AS live,
+	COALESCE(SUM(CASE WHEN r.node = ? AND r.state IN (?, ?, ?, ?) AND v.state <> ? THEN 1 ELSE 0 END), 0) AS mine
 FROM replicas r JOIN volumes v ON v.id = r.volume_id LEFT JOIN nodes n ON n.name = r.node
-WHERE r.torrent_id = ? AND r.state IN (?, ?) AND v.state <> ? AND r.volume_id <> ?`,
-			node, onlineSince(), node, t.ID, ReplicaVerified, ReplicaCopying, VolumeMaintenance, volumeID).Scan(&held).Error
+WHERE r.torrent_id = ? AND r.volume_id <> ?`,
+			ReplicaVerified, ReplicaCopying, VolumeMaintenance, node,
+			node, ReplicaVerified, ReplicaCopying, ReplicaPending, ReplicaSurplus, VolumeMaintenance,
+			t.ID, volumeID).Scan(&held).Error
 		if err != nil || held.Live >= int64(want) || held.Mine > 0 {
 			return err
 		}

@@ -154,7 +154,7 @@ func (c *Catalog) replicaQuery(ctx context.Context) *gorm.DB {
 	return c.read(ctx).Model(&replicaRow{}).
 		Select(`replicas.torrent_id, replicas.volume_id, replicas.node, replicas.state, replicas.updated_at,
 	volumes.name AS volume_name, COALESCE(nodes.public_url, '') AS node_public_url,
-	CASE WHEN nodes.last_seen >= ? THEN 1 ELSE 0 END AS node_online`, onlineSince()).
+	` + c.onlineFlag("nodes.last_seen") + ` AS node_online`).
 		Joins("JOIN volumes ON volumes.id = replicas.volume_id").
 		Joins("LEFT JOIN nodes ON nodes.name = replicas.node")
 }

@@ -88,6 +88,7 @@ type volumeUsageRow struct {
 	UsageAt       *time.Time
 	FreedAt       *time.Time
 	LastSeen      *time.Time
+	Online        bool  // by the database's clock (onlineExpr)
 	Held          int64 // bytes of every torrent with a replica on it
 	Pending       int64 // of those, bytes of purged torrents
 }
@@ -100,7 +101,7 @@ func (c *Catalog) OnlineVolumeUsage(ctx context.Context) (VolumeUsageSnapshot, e
 	var rows []volumeUsageRow
 	at := now()
 	err := c.read(ctx).Raw(`SELECT v.node, v.name, v.capacity, v.used_bytes, v.capacity_bytes, v.usage_at, v.freed_at,
-	n.last_seen,
+	n.last_seen, `+c.onlineFlag("n.last_seen")+` AS online,
 	(SELECT COALESCE(SUM(t.size), 0) FROM replicas r JOIN torrents t ON t.id = r.torrent_id WHERE r.volume_id = v.id) AS held,
 	(SELECT COALESCE(SUM(t.size), 0) FROM replicas r JOIN torrents t ON t.id = r.torrent_id
 		WHERE r.volume_id = v.id AND t.state = ?) AS pending
@@ -109,11 +110,10 @@ ORDER BY v.node, v.name`, string(StatePurged)).Scan(&rows).Error
 	if err != nil {
 		return VolumeUsageSnapshot{}, dbErr("volume usage", err)
 	}
-	since := onlineSince()
 	var out VolumeUsageSnapshot
 	offline := map[string]bool{}
 	for _, r := range rows {
-		if r.LastSeen == nil || r.LastSeen.Before(since) {
+		if r.LastSeen == nil || !r.Online {
 			offline[r.Node] = true
 			continue
 		}

@@ -53,13 +53,6 @@ func startCluster(t *testing.T, o clusterOptions) *cluster {
 		o.replicas = o.nodes
 	}
 	c := &cluster{t: t, dsn: testenv.Postgres(t), redisURL: testenv.Redis(t)}
-	t.Cleanup(func() {
-		if t.Failed() {
-			for _, n := range c.nodes {
-				n.dumpLog()
-			}
-		}
-	})
 	for i := 0; i < o.nodes; i++ {
 		dir := t.TempDir()
 		vol := filepath.Join(dir, "vol")
@@ -74,6 +67,15 @@ func startCluster(t *testing.T, o clusterOptions) *cluster {
 		c.nodes = append(c.nodes, startNode(t, nodeOptions{databaseURL: c.dsn, ip: clusterIP(i), extraEnv: env}))
 		c.volumes = append(c.volumes, vol)
 	}
+	// Registered after the nodes' temp dirs, so it runs before they go
+	// (cleanups run last in, first out).
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, n := range c.nodes {
+				n.dumpLog()
+			}
+		}
+	})
 	return c
 }
 

@@ -11,19 +11,39 @@ import (
 // only when it runs the portal (which serves the web seed).
 func (n *Node) nodeRecord() catalog.Node {
 	rec := catalog.Node{Name: n.cfg.Seedbox.Node, PeerAddr: n.cfg.Seedbox.PeerAddr,
-		Version: n.version, StartedAt: n.started}
+		Version: n.version, Replicas: n.cfg.Seedbox.Replicas, StartedAt: n.started}
 	if n.parts.Portal {
 		rec.PublicURL = n.cfg.PublicURL
 	}
 	return rec
 }
 
+// startBeat is the first heartbeat, before the node serves anything: the
+// catalog sets this node's verified replicas pending (catalog.NodeStarted),
+// so they count and are seeded again only once the replicator's first pass
+// checked them (seedbox.Replicator.recheck).
+func (n *Node) startBeat(ctx context.Context) error {
+	return n.beatAs(ctx, n.Catalog.NodeStarted)
+}
+
 // beat writes one heartbeat and reports how full this node's volumes are,
 // for the retention planner of whichever node leads (seedbox/retention
-// Evaluate).
+// Evaluate). A node that was offline longer than catalog.NodeTimeout finds
+// its replicas pending, as after a restart.
 func (n *Node) beat(ctx context.Context) error {
-	if err := n.Catalog.Heartbeat(ctx, n.nodeRecord()); err != nil {
+	return n.beatAs(ctx, n.Catalog.Beat)
+}
+
+func (n *Node) beatAs(ctx context.Context, write func(context.Context, catalog.Node) (catalog.BeatResult, error)) error {
+	res, err := write(ctx, n.nodeRecord())
+	if err != nil {
 		return err
+	}
+	if res.Pending > 0 {
+		n.log.Info("node back: its replicas count again once checked", "pending", res.Pending)
+		if n.Replicator != nil {
+			n.Replicator.Kick()
+		}
 	}
 	return n.Catalog.ReportVolumeUsage(ctx, n.cfg.Seedbox.Node, n.volumeUsage())
 }

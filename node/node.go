@@ -170,6 +170,7 @@ func (n *Node) buildPortal() error {
 		Registration: n.cfg.Portal.Registration, RegistrationDomains: n.cfg.Portal.RegistrationDomains,
 	}
 	opts.DefaultQuota = int64(n.cfg.Portal.DefaultQuota)
+	opts.Checker = n.Checker // nil unless the seedbox runs here
 	opts.Retention = &n.cfg.Retention
 	if n.Tracker != nil {
 		opts.Swarms = n.Tracker
@@ -200,7 +201,7 @@ func (n *Node) Serve(ctx context.Context) error {
 		return fmt.Errorf("load passkeys and torrents: %w", err)
 	}
 	if n.Seeder != nil { // online before it answers anything
-		if err := n.beat(ctx); err != nil {
+		if err := n.startBeat(ctx); err != nil {
 			return fmt.Errorf("first heartbeat: %w", err)
 		}
 	}
@@ -229,6 +230,7 @@ func (n *Node) Serve(ctx context.Context) error {
 		g.Go(func() error { return n.Replicator.Serve(ctx) })
 		g.Go(func() error { return n.serveScrubRounds(ctx) }) // rounds the "scrub" leader starts
 		g.Go(func() error { return n.reapDeleted(ctx) })
+		g.Go(func() error { return n.serveTrim(ctx) }) // node/trim.go
 	}
 	if n.Portal != nil {
 		g.Go(func() error { return n.sweepSessions(ctx) })
@@ -241,10 +243,19 @@ func (n *Node) Serve(ctx context.Context) error {
 		}
 		if age := n.cfg.Portal.UploadMaxAge.D(); age > 0 {
 			g.Go(func() error { return n.Publisher.ServeUploadSweeps(ctx, age, min(age/4, time.Hour)) })
+			if n.Portal != nil {
+				g.Go(func() error { return n.Portal.ServeUploadReservationSweeps(ctx, age, min(age/4, time.Hour)) })
+			}
 		}
 	}
 	if n.Portal != nil || n.Tracker != nil {
-		ln, err := net.Listen("tcp", n.cfg.HTTP.Addr)
+		// The tracker's fast frontend sets TCP keep-alive itself, on the
+		// connections it hands to net/http only (tracker.HTTPListener).
+		lc := net.ListenConfig{}
+		if n.Tracker != nil {
+			lc.KeepAlive = -1
+		}
+		ln, err := lc.Listen(ctx, "tcp", n.cfg.HTTP.Addr)
 		if err != nil {
 			return fmt.Errorf("listen on %s: %w", n.cfg.HTTP.Addr, err)
 		}
@@ -263,6 +274,10 @@ func (n *Node) serveHTTP(ctx context.Context, ln net.Listener) error {
 		defer cancel()
 		srv.Shutdown(sctx)
 	}()
+	if n.Tracker != nil { // announces and scrapes skip net/http
+		ln = n.Tracker.HTTPListener(ln, tracker.HTTPListenerOptions{ReadHeaderTimeout: srv.ReadHeaderTimeout,
+			IdleTimeout: srv.IdleTimeout, KeepAlive: net.KeepAliveConfig{Enable: true}})
+	}
 	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("http server: %w", err)
 	}

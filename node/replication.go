@@ -67,6 +67,8 @@ func (n *Node) buildReplication() error {
 		Fetcher: n.Seeder, Node: cfg.Node, Replicas: cfg.Replicas, Every: cfg.CheckInterval.D(),
 		Rate: int64(cfg.ReplicationRate), Logger: n.log,
 	})
+	// Ready means seeding what this node held, once checked again.
+	n.Seeder.ReadyAfter(n.Replicator.Settled())
 	n.Scrubber = seedbox.NewScrubber(seedbox.ScrubOptions{
 		Catalog: cat, Volumes: n.Volumes, Checker: n.Checker, Node: cfg.Node,
 		Rate: int64(cfg.ScrubRate), Logger: n.log,

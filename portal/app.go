@@ -63,6 +63,9 @@ type Options struct {
 	// Retention is the retention policy whose current plan the admin
 	// pages show; nil: none (the pages answer 404).
 	Retention *config.Retention
+	// Checker, when this process seeds too, verifies what the web seed
+	// serves with the seeder's trust and reports bad replicas like it.
+	Checker *seedbox.Checker
 }
 
 // App is the portal.
@@ -96,7 +99,7 @@ func New(opts Options) (*App, error) {
 	a := &App{opts: opts, render: r, log: opts.Logger.With("part", "portal"),
 		secure: strings.HasPrefix(opts.PublicURL, "https://"),
 		logins: newLoginLimiter(15*time.Minute, loginFailsPerIP, loginFailsPerName)}
-	a.quota = newQuotaGuard(opts.Catalog, opts.Volumes, opts.DefaultQuota)
+	a.quota = newQuotaGuard(opts.Catalog, a.log, opts.Node, opts.DefaultQuota)
 	if a.tus, err = a.newTusUploads(); err != nil {
 		return nil, err
 	}

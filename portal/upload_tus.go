@@ -115,10 +115,11 @@ func (t *tusUploads) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusNotFound, "no such upload")
 		return
 	}
-	if t.answerFinished(w, r, tid) {
+	if t.routeUpload(w, r, tid) || t.answerFinished(w, r, tid) {
 		return
 	}
 	t.tusd.ServeHTTP(w, r)
+	t.afterRequest(r, tid)
 }
 
 // create serializes a user's (or group's) upload creations so that the
@@ -144,6 +145,9 @@ func (t *tusUploads) create(w http.ResponseWriter, r *http.Request, u *catalog.U
 		return
 	}
 	defer unlock()
+	if t.routeCreation(w, r, u, rnd) {
+		return
+	}
 	if rnd != "" && r.Method == http.MethodPost {
 		if t.createOnce(w, r, u, rnd) {
 			return
@@ -192,16 +196,17 @@ func (t *tusUploads) beforeCreate(ev handler.HookEvent) (handler.HTTPResponse, h
 	if err != nil {
 		return handler.HTTPResponse{}, handler.FileInfoChanges{}, err
 	}
-	if err := t.app.quota.check(ev.Context, u, info.Size); err != nil {
-		return handler.HTTPResponse{}, handler.FileInfoChanges{}, asTusError(err)
-	}
-	v, err := t.volumeFor(folder, u.ID, info.Size)
+	v, err := t.volumeFor(ev.Context, folder, u.ID, info.Size)
 	if err != nil {
 		return handler.HTTPResponse{}, handler.FileInfoChanges{}, asTusError(err)
 	}
 	id := newTusID(v.ID, u.ID, folder)
-	if rnd := keyedRand(ev.Context); rnd != "" {
+	rnd := keyedRand(ev.Context)
+	if rnd != "" {
 		id.Rand = rnd
+	}
+	if err := t.reserve(ev.Context, id, u.ID, rnd, info.Size); err != nil {
+		return handler.HTTPResponse{}, handler.FileInfoChanges{}, err
 	}
 	return handler.HTTPResponse{}, handler.FileInfoChanges{ID: id.String()}, nil
 }
@@ -237,12 +242,17 @@ func checkTusMeta(meta handler.MetaData) (string, error) {
 
 // volumeFor places a new upload: the files of one folder share the volume of
 // the first of them, so the folder can be assembled by renames.
-func (t *tusUploads) volumeFor(folder string, user uint64, size int64) (seedbox.Volume, error) {
+func (t *tusUploads) volumeFor(ctx context.Context, folder string, user uint64, size int64) (seedbox.Volume, error) {
 	if t.app.opts.Volumes == nil {
 		return seedbox.Volume{}, seedbox.ErrNoVolume
 	}
 	if folder != "" {
 		probe := newTusID(0, user, folder)
+		if res, err := t.app.opts.Catalog.UploadFolderReservation(ctx, user, probe.Folder); err == nil {
+			if v, ok := t.volume(res.VolumeID); ok {
+				return v, nil
+			}
+		}
 		for _, v := range t.app.opts.Volumes.List() {
 			probe.Volume = v.ID
 			if matches, _ := globSiblings(tusDir(v), probe); len(matches) > 0 {

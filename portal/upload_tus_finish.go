@@ -110,6 +110,7 @@ func (t *tusUploads) finish(ctx context.Context, tid tusID) (*doneRecord, int, e
 		os.Remove(f.binPath)
 		os.Remove(f.infoPath)
 	}
+	t.releaseFinished(ctx, files)
 	return rec, 0, nil
 }
 

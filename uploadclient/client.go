@@ -120,12 +120,33 @@ func New(opts Options) (*Client, error) {
 	return &Client{opts: opts, base: u}, nil
 }
 
-// Upload sends a file or a folder and returns the torrent it became.
+// maxRestarts bounds how often one Upload starts over because the server
+// lost an upload (its node went down).
+const maxRestarts = 3
+
+// Upload sends a file or a folder and returns the torrent it became. When
+// the server answers that an upload in progress is gone (404 or 410: the
+// node holding it is down, or it was swept), the file or folder starts over
+// from its first byte, at most maxRestarts times.
 func (c *Client) Upload(ctx context.Context, path string) (*Result, error) {
 	set, err := collect(path)
 	if err != nil {
 		return nil, err
 	}
+	for restarts := 0; ; restarts++ {
+		res, err := c.uploadSet(ctx, path, set)
+		if !errors.Is(err, errGone) || restarts == maxRestarts {
+			return res, err
+		}
+		for _, f := range set.files {
+			c.opts.State.Forget(c.stateKey(f))
+		}
+		set.restart(restarts + 1)
+	}
+}
+
+// uploadSet sends the files of one path argument.
+func (c *Client) uploadSet(ctx context.Context, path string, set *fileSet) (*Result, error) {
 	var res *Result
 	var sent int64
 	resumed := false
@@ -146,6 +167,7 @@ func (c *Client) Upload(ctx context.Context, path string) (*Result, error) {
 		c.opts.State.Forget(c.stateKey(f))
 	}
 	res.Resumed = resumed
+	var err error
 	res.Torrent, err = c.torrent(ctx, res.InfoHash)
 	return res, err
 }

@@ -68,6 +68,19 @@ func collect(path string) (*fileSet, error) {
 	return set, nil
 }
 
+// restart gives the set's uploads new identities for its n-th fresh start:
+// a folder gets a new folder id, so its files gather on one node again,
+// apart from what the lost attempt left.
+func (s *fileSet) restart(n int) {
+	if s.folder == "" {
+		return
+	}
+	s.folder = hashString(fmt.Sprintf("%s\x00restart %d", s.folder, n))[:32]
+	for i := range s.files {
+		s.files[i].fingerprint = hashString(fmt.Sprintf("%s\x00restart %d", s.files[i].fingerprint, n))
+	}
+}
+
 func (s *fileSet) walk(abs string) error {
 	base := filepath.Base(abs)
 	err := filepath.WalkDir(abs, func(p string, d fs.DirEntry, err error) error {

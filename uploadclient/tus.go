@@ -32,7 +32,10 @@ var errGone = errors.New("upload unknown to the server")
 // uploadFile sends one file, resuming a remembered upload if there is one.
 func (c *Client) uploadFile(ctx context.Context, set *fileSet, f localFile, before int64) (fileResult, error) {
 	key := c.stateKey(f)
-	loc, offset, res, err := c.resume(ctx, key, f)
+	loc, offset, res, err := c.resume(ctx, key, f, set.folder != "")
+	if errors.Is(err, errGone) {
+		return res, err // a file of a folder: the whole folder starts over
+	}
 	if err != nil || res.infoHash != "" {
 		return res, err
 	}
@@ -44,6 +47,10 @@ func (c *Client) uploadFile(ctx context.Context, set *fileSet, f localFile, befo
 	}
 	res, err = c.send(ctx, loc, f, offset, before, set.total)
 	var se *Error
+	if errors.Is(err, errGone) {
+		c.opts.State.Forget(key) // Upload starts over
+		return res, err
+	}
 	if errors.As(err, &se) && !transient(se.Status) {
 		// Refused for good: the upload can never finish, so free its
 		// space on the server now rather than when the server reaps it.
@@ -70,7 +77,9 @@ func (c *Client) terminate(ctx context.Context, loc string) {
 
 // resume asks the server about a remembered upload of f: its URL and
 // offset, or its result when it already finished.
-func (c *Client) resume(ctx context.Context, key string, f localFile) (string, int64, fileResult, error) {
+// A single file the server no longer knows starts afresh; a file of a
+// folder returns errGone, since its folder's files must gather again.
+func (c *Client) resume(ctx context.Context, key string, f localFile, folder bool) (string, int64, fileResult, error) {
 	loc, ok := c.opts.State.Get(key)
 	if !ok {
 		return "", 0, fileResult{}, nil
@@ -78,6 +87,9 @@ func (c *Client) resume(ctx context.Context, key string, f localFile) (string, i
 	offset, res, err := c.head(ctx, loc)
 	if errors.Is(err, errGone) {
 		c.opts.State.Forget(key)
+		if folder {
+			return "", 0, fileResult{}, err
+		}
 		return "", 0, fileResult{}, nil
 	}
 	if err != nil {
@@ -115,6 +127,9 @@ func (c *Client) create(ctx context.Context, set *fileSet, f localFile) (string,
 			return true, err
 		}
 		defer drain(resp)
+		if startOver(resp) { // e.g. the node holding the folder's other files is down
+			return false, fmt.Errorf("%w: %w", errGone, replyError(resp))
+		}
 		if resp.StatusCode != http.StatusCreated {
 			return transient(resp.StatusCode), replyError(resp)
 		}
@@ -202,7 +217,7 @@ func (c *Client) send(ctx context.Context, loc string, f localFile, offset, befo
 			continue
 		}
 		var se *Error
-		if ctx.Err() != nil || (errors.As(err, &se) && !transient(se.Status)) {
+		if ctx.Err() != nil || errors.Is(err, errGone) || (errors.As(err, &se) && !transient(se.Status)) {
 			return fileResult{}, err
 		}
 		if failures++; failures > c.opts.Retries {
@@ -247,6 +262,9 @@ func (c *Client) patch(ctx context.Context, loc string, file *os.File, offset, n
 		return 0, fileResult{}, err
 	}
 	defer drain(resp)
+	if resp.StatusCode == http.StatusNotFound || startOver(resp) {
+		return 0, fileResult{}, fmt.Errorf("%w: %w", errGone, replyError(resp))
+	}
 	if resp.StatusCode != http.StatusNoContent {
 		return 0, fileResult{}, replyError(resp)
 	}
@@ -255,6 +273,13 @@ func (c *Client) patch(ctx context.Context, loc string, file *os.File, offset, n
 		return 0, fileResult{}, &Error{Status: 502, Message: "PATCH reply without Upload-Offset"}
 	}
 	return next, resultOf(resp), nil
+}
+
+// startOver tells whether the server lost an upload and asks for a new one
+// (410 with Seedbed-Upload-Restart: the node holding it is down), unlike a
+// 410 that refuses the content itself.
+func startOver(resp *http.Response) bool {
+	return resp.StatusCode == http.StatusGone && resp.Header.Get("Seedbed-Upload-Restart") == "true"
 }
 
 func resultOf(resp *http.Response) fileResult {
