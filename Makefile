@@ -31,15 +31,11 @@ unit:
 
 # Fuzz targets: package:Target pairs.
 FUZZ_TARGETS := ./ingest:FuzzSanitizePath ./ingest:FuzzHasher ./multipart:FuzzReader \
-	./tracker:FuzzParseAnnounce ./tracker:FuzzParseScrape ./tracker:FuzzParseUDPPacket ./tracker:FuzzClientIP ./tracker:FuzzBencodeWriter \
-	./tracker/redisstore:FuzzDecodeRecords ./internal/udpload:FuzzParseAnnounceReply ./portal:FuzzParseTusID ./portal:FuzzMarkdown ./portal:FuzzCreationKey ./catalog:FuzzSearch
+	./tracker:FuzzParseAnnounce ./tracker:FuzzParseScrape ./tracker:FuzzParseUDPPacket ./tracker:FuzzClientIP ./tracker:FuzzBencodeWriter ./tracker:FuzzParseHead \
+	./tracker/redisstore:FuzzDecodeRecords ./internal/udpload:FuzzParseAnnounceReply ./portal:FuzzParseTusID ./portal:FuzzMarkdown ./portal:FuzzCreationKey ./portal:FuzzRebaseLocation ./portal:FuzzRequestedSpan ./catalog:FuzzSearch
 
 fuzz:
-	@set -e; for t in $(FUZZ_TARGETS); do \
-		pkg=$${t%%:*}; name=$${t##*:}; \
-		echo "fuzz $$pkg $$name for $(FUZZTIME)"; \
-		$(GO) test -tags $(TAGS) -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) $$pkg; \
-	done
+	GO=$(GO) TAGS=$(TAGS) FUZZTIME=$(FUZZTIME) scripts/fuzz.sh $(FUZZ_TARGETS)
 
 benchcheck:
 	$(GO) test -tags $(TAGS) -run='^$$' -bench=. -benchtime=$(BENCHTIME) ./ingest ./tracker/... ./portal ./seedbox/...
