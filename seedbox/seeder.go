@@ -56,12 +56,12 @@ type Seeder struct {
 	listener   net.Listener  // the shaped peer listener when upload is set
 	log        *slog.Logger
 
-	kick      chan struct{}
+	kick chan struct{}
 	// readyAfter, when set, holds Ready back until it is closed and the
 	// seeder has synced once more (ReadyAfter).
 	readyAfter <-chan struct{}
-	ready     chan struct{}
-	readyOnce sync.Once
+	ready      chan struct{}
+	readyOnce  sync.Once
 
 	// locks serializes Seed and Drop of one torrent, so a drop never
 	// races a seed of the same torrent from another replica.
