@@ -36,9 +36,14 @@ const (
 )
 
 // testPeerID is a recognisable peer_id: -SB0001- and the number.
+// testPeerID is "-SB0001-" and n in 12 decimal digits, without allocating:
+// the memory benchmark's own garbage must not grow the heap it measures.
 func testPeerID(n int) [20]byte {
-	var id [20]byte
-	copy(id[:], fmt.Sprintf("-SB0001-%012d", n))
+	id := [20]byte{'-', 'S', 'B', '0', '0', '0', '1', '-'}
+	for i := 19; i >= 8; i-- {
+		id[i] = byte('0' + n%10)
+		n /= 10
+	}
 	return id
 }
 

@@ -35,23 +35,23 @@ func packAcct(owner uint64, b Baseline) acct {
 	return a
 }
 
-// put writes a into b (20 bytes).
+// put writes a into b (16 bytes), all but its seen: a record keeps that
+// beside its LastSeen (setRecAcct).
 func (a acct) put(b []byte) {
-	_ = b[19]
+	_ = b[15]
 	binary.LittleEndian.PutUint32(b, a.owner)
-	binary.LittleEndian.PutUint32(b[4:], a.seen)
-	binary.LittleEndian.PutUint32(b[8:], a.up)
-	binary.LittleEndian.PutUint32(b[12:], a.down)
-	binary.LittleEndian.PutUint32(b[16:], a.hi)
+	binary.LittleEndian.PutUint32(b[4:], a.up)
+	binary.LittleEndian.PutUint32(b[8:], a.down)
+	binary.LittleEndian.PutUint32(b[12:], a.hi)
 }
 
-// getAcct reads what put wrote.
+// getAcct reads what put wrote; seen is left 0.
 func getAcct(b []byte) acct {
-	_ = b[19]
+	_ = b[15]
 	return acct{
-		owner: binary.LittleEndian.Uint32(b), seen: binary.LittleEndian.Uint32(b[4:]),
-		up: binary.LittleEndian.Uint32(b[8:]), down: binary.LittleEndian.Uint32(b[12:]),
-		hi: binary.LittleEndian.Uint32(b[16:]),
+		owner: binary.LittleEndian.Uint32(b),
+		up:    binary.LittleEndian.Uint32(b[4:]), down: binary.LittleEndian.Uint32(b[8:]),
+		hi: binary.LittleEndian.Uint32(b[12:]),
 	}
 }
 

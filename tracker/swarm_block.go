@@ -11,11 +11,11 @@ import "encoding/binary"
 //	20          a     address: 4 bytes (IPv4) or 16 (IPv6)
 //	20+a        2     port
 //	22+a        1     PeerClass
-//	23+a        1     unused
-//	24+a        4     LastSeen
-//	28+a        20    accounting baseline (acct)
+//	23+a        3     the baseline's Seen, as LastSeen minus it (seenLag)
+//	26+a        4     LastSeen
+//	30+a        16    the rest of the accounting baseline (acct)
 //
-// 52 bytes for an IPv4 peer, 64 for IPv6, where a Peer and its acct took
+// 50 bytes for an IPv4 peer, 62 for IPv6, where a Peer and its acct took
 // 64 and the swarm's four slices 96 more on the heap. A block keeps its
 // seeders first, then its leechers, so the selection's two lists are a
 // block's two ranges. Multi-byte fields are little-endian.
@@ -29,7 +29,7 @@ const (
 func addrLen(fam int) int { return 4 + 12*fam }
 
 // recSize is the size of a family's records.
-func recSize(fam int) int { return 48 + addrLen(fam) }
+func recSize(fam int) int { return 46 + addrLen(fam) }
 
 func famOf(p *Peer) int {
 	if p.Is6() {
@@ -89,20 +89,45 @@ func (b block) id(fam, pos int) *[20]byte {
 // putRec writes p and a into rec, a record of family fam.
 func putRec(rec []byte, fam int, p *Peer, a acct) {
 	putPeerRec(rec, fam, p)
-	a.put(rec[28+addrLen(fam):])
+	setRecAcct(rec, fam, a)
 }
 
 // putPeerRec writes p into rec, a record of family fam, leaving its
 // baseline as it is.
 func putPeerRec(rec []byte, fam int, p *Peer) {
 	al := addrLen(fam)
-	_ = rec[27+al]
+	_ = rec[29+al]
+	seen := recAcctSeen(rec, fam)
 	copy(rec, p.ID[:])
 	copy(rec[20:20+al], p.Addr[16-al:])
 	binary.LittleEndian.PutUint16(rec[20+al:], p.Port)
 	rec[22+al] = byte(p.Class)
-	rec[23+al] = 0
-	binary.LittleEndian.PutUint32(rec[24+al:], p.LastSeen)
+	binary.LittleEndian.PutUint32(rec[26+al:], p.LastSeen)
+	putSeenLag(rec[23+al:26+al], p.LastSeen, seen)
+}
+
+// The baseline's Seen is kept as a signed 24-bit lag behind the record's
+// LastSeen: they are at most a peer's lifetime apart (a refresh without a
+// new baseline moves LastSeen on; the entry of the other address family
+// may get a newer baseline than its own LastSeen), far inside the +-97
+// days the lag holds. A lag beyond that is clamped, which could only
+// matter for a baseline older than any peer lives.
+const seenLagMax = 1<<23 - 1
+
+func putSeenLag(b []byte, lastSeen, seen uint32) {
+	lag := min(max(int64(lastSeen)-int64(seen), -seenLagMax), seenLagMax)
+	b[0], b[1], b[2] = byte(lag), byte(lag>>8), byte(lag>>16)
+}
+
+func getSeenLag(b []byte, lastSeen uint32) uint32 {
+	lag := int32(uint32(b[0])<<8|uint32(b[1])<<16|uint32(b[2])<<24) >> 8
+	return uint32(int64(lastSeen) - int64(lag))
+}
+
+// recAcctSeen is the Seen of rec's baseline.
+func recAcctSeen(rec []byte, fam int) uint32 {
+	al := addrLen(fam)
+	return getSeenLag(rec[23+al:26+al], binary.LittleEndian.Uint32(rec[26+al:]))
 }
 
 // getRec reads rec, a record of family fam, into p.
@@ -118,8 +143,8 @@ func getRec(rec []byte, fam int, seeder bool, p *Peer) {
 // getRec6, one per family and without bounds checks, are small enough to
 // inline into the selection's loop.
 const (
-	rec4Size = 52
-	rec6Size = 64
+	rec4Size = 50
+	rec6Size = 62
 )
 
 func getRec4(rec *[rec4Size]byte, seeder bool, p *Peer) {
@@ -129,7 +154,7 @@ func getRec4(rec *[rec4Size]byte, seeder bool, p *Peer) {
 	p.Port = binary.LittleEndian.Uint16(rec[24:26])
 	p.Seeder = seeder
 	p.Class = PeerClass(rec[26])
-	p.LastSeen = binary.LittleEndian.Uint32(rec[28:32])
+	p.LastSeen = binary.LittleEndian.Uint32(rec[30:34])
 }
 
 func getRec6(rec *[rec6Size]byte, seeder bool, p *Peer) {
@@ -138,7 +163,7 @@ func getRec6(rec *[rec6Size]byte, seeder bool, p *Peer) {
 	p.Port = binary.LittleEndian.Uint16(rec[36:38])
 	p.Seeder = seeder
 	p.Class = PeerClass(rec[38])
-	p.LastSeen = binary.LittleEndian.Uint32(rec[40:44])
+	p.LastSeen = binary.LittleEndian.Uint32(rec[42:46])
 }
 
 // v4Word is the high word (see leWords) of the IPv4-mapped address of rec,
@@ -169,12 +194,20 @@ func tierRec(r *Requester, rec []byte, fam int) uint8 {
 }
 
 func recSeen(rec []byte, fam int) uint32 {
-	return binary.LittleEndian.Uint32(rec[24+addrLen(fam):])
+	return binary.LittleEndian.Uint32(rec[26+addrLen(fam):])
 }
 
-func recAcct(rec []byte, fam int) acct { return getAcct(rec[28+addrLen(fam):]) }
+func recAcct(rec []byte, fam int) acct {
+	a := getAcct(rec[30+addrLen(fam):])
+	a.seen = recAcctSeen(rec, fam)
+	return a
+}
 
-func setRecAcct(rec []byte, fam int, a acct) { a.put(rec[28+addrLen(fam):]) }
+func setRecAcct(rec []byte, fam int, a acct) {
+	al := addrLen(fam)
+	a.put(rec[30+al:])
+	putSeenLag(rec[23+al:26+al], binary.LittleEndian.Uint32(rec[26+al:]), a.seen)
+}
 
 // peerLists are what the selection reads: a swarm's two lists, leechers
 // and seeders, by count and position. They are the memory store's two
