@@ -4,7 +4,8 @@
 #
 # One run on one machine with the same load generators against both:
 #   - memory: RSS growth per peer while seedbed-udpload fills PEERS distinct
-#     peers into TORRENTS torrents (VmRSS before and after, /proc/PID/status);
+#     peers into TORRENTS torrents (VmRSS before, 2 s after and 30 s after,
+#     /proc/PID/status);
 #   - HTTP announces/s and p99 with wrk + bench/announce.lua, with keep-alive
 #     and with "Connection: close" (a new TCP connection per announce);
 #   - UDP announces/s and p99 with seedbed-udpload (BEP 15).
@@ -150,6 +151,12 @@ measure_memory() { # tracker pid udp-addr [passkeys]
 	after=$(rss_kib "$pid")
 	log "$name fill: $out; RSS ${before} KiB -> ${after} KiB"
 	record "$name.mem_bytes_per_peer" "$(awk -v a="$after" -v b="$before" -v p="$PEERS" 'BEGIN {printf "%.1f", (a-b)*1024/p}')"
+	# The same 30 s later: a garbage-collected process gives back the
+	# garbage of the burst (and its accounting flushes) over some seconds.
+	sleep 28
+	after=$(rss_kib "$pid")
+	log "$name 30 s after the fill: RSS ${after} KiB"
+	record "$name.mem_settled_bytes_per_peer" "$(awk -v a="$after" -v b="$before" -v p="$PEERS" 'BEGIN {printf "%.1f", (a-b)*1024/p}')"
 }
 
 run_wrk() { # name url close [passkeys]
@@ -221,6 +228,7 @@ row "HTTP p99 latency (µs), new connection each" http_close.p99_us
 row "UDP p99 latency (µs)" udp.p99_us
 row "UDP announces/s, moderate load ($((UDP_SOCKETS * 2)) in flight)" udp_moderate.rate
 row "UDP p99 latency (µs), moderate load" udp_moderate.p99_us
-row "memory: RSS growth per peer (bytes)" mem_bytes_per_peer
+row "memory: RSS growth per peer (bytes), 2 s after the fill" mem_bytes_per_peer
+row "memory: RSS growth per peer (bytes), 30 s after the fill" mem_settled_bytes_per_peer
 echo
 echo "raw results: $RESULTS"
