@@ -26,8 +26,11 @@ run: build
 # run of every network parser, and every benchmark once so none rots.
 test: lint unit fuzz benchcheck
 
+# The end-to-end tests build and run bin/seedbed from the whole tree, which
+# Go's test cache cannot see: they always run (-count=1).
 unit:
-	$(GO) test -race -tags $(TAGS) -timeout 40m ./...
+	$(GO) test -race -tags $(TAGS) -timeout 40m $$($(GO) list ./... | grep -v '/e2e$$')
+	$(GO) test -race -tags $(TAGS) -timeout 40m -count=1 ./e2e
 
 # Fuzz targets: package:Target pairs.
 FUZZ_TARGETS := ./ingest:FuzzSanitizePath ./ingest:FuzzHasher ./multipart:FuzzReader \
