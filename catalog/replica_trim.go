@@ -183,17 +183,7 @@ WHERE r.torrent_id = ?`, torrentID).Scan(&rows).Error
 // SurplusOnNode lists node's surplus copies, of torrents in any state: the
 // data its trim sweep deletes.
 func (c *Catalog) SurplusOnNode(ctx context.Context, node string) ([]Placement, error) {
-	var rows []Placement
-	err := c.read(ctx).Raw(`SELECT t.id AS torrent_id, t.info_hash, v.name AS volume_name, v.id AS volume_id
-FROM replicas r
-JOIN torrents t ON t.id = r.torrent_id
-JOIN volumes v ON v.id = r.volume_id
-WHERE r.node = ? AND r.state = ?
-ORDER BY t.id, v.id`, node, ReplicaSurplus).Scan(&rows).Error
-	if err != nil {
-		return nil, dbErr(fmt.Sprintf("surplus replicas on node %q", node), err)
-	}
-	return rows, nil
+	return c.placementsOnNode(ctx, node, "r.state = ?", ReplicaSurplus, "surplus replicas")
 }
 
 // ReplicaState returns the state of a torrent's replica on a volume, or
