@@ -2,6 +2,7 @@ package seedbox
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/anacrolix/torrent/metainfo"
@@ -27,6 +28,7 @@ func (r *Replicator) recheckPending(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	var errs []error
 	for _, rec := range recs {
 		if ctx.Err() != nil {
 			return nil
@@ -36,12 +38,13 @@ func (r *Replicator) recheckPending(ctx context.Context) error {
 			continue
 		}
 		info, err := r.info(ctx, rec.InfoHash)
-		if err != nil {
-			return err
+		if err != nil { // the others are still checked; a pass retries this one
+			errs = append(errs, err)
+			continue
 		}
 		r.recheck(ctx, v, rec.InfoHash, info)
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // recheck asks the Checker about a pending replica on this node: it is
